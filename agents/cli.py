@@ -1,0 +1,106 @@
+"""``provergym train`` and ``provergym eval``. Heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+TASK_CHOICES = ("metamath", "coq", "rewrite")
+SIZE_CHOICES = ("tiny", "small", "base")
+
+
+def register(subparsers) -> None:
+    train = subparsers.add_parser(
+        "train", help="train a policy/value model (GPT-f style, two prompts)",
+        description="Train a decoder-only model from scratch on a corpus built by "
+                    "`provergym corpus build`.")
+    add_train_arguments(train)
+    train.set_defaults(func=run_train)
+
+    evaluate = subparsers.add_parser(
+        "eval", help="evaluate a trained model on a corpus split",
+        description="Exact match of proof steps, value accuracy and calibration; for Coq, "
+                    "GamePad's tactic-class and position tasks against baselines.")
+    evaluate.add_argument("--model", required=True, help="a run folder or an hf/ folder")
+    evaluate.add_argument("--split", choices=("valid", "test"), default="valid")
+    evaluate.add_argument("--data", help="corpus folder (default: the model's training data)")
+    evaluate.add_argument("--limit", type=int, default=300,
+                          help="evaluate on this many records (seeded sample; 0: all)")
+    evaluate.add_argument("--k", type=int, default=8, help="candidates for top-k (beam width)")
+    evaluate.add_argument("--no-baselines", action="store_true",
+                          help="skip the majority/k-NN/SVM baselines")
+    evaluate.set_defaults(func=run_eval)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", choices=TASK_CHOICES, required=True)
+    parser.add_argument("--size", choices=SIZE_CHOICES, default="tiny")
+    parser.add_argument("--data", help="corpus folder (default: $PROVERGYM_HOME/corpora/TASK)")
+    parser.add_argument("--out", help="run folder (default: $PROVERGYM_HOME/runs/TASK-SIZE)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (the schedule's length)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its latest checkpoint")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any TrainConfig field (repeatable), e.g. --set lr=1e-3")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _fail(message: str) -> int:
+    print(f"provergym: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from agents.train import ConfigError, DataError, TrainConfig, resolve_config, train
+
+    overrides: dict[str, object] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            return _fail(f"--set wants KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    if args.data:
+        overrides["data_dir"] = args.data
+    if args.out:
+        overrides["out_dir"] = args.out
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.no_progress:
+        overrides["progress"] = False
+    try:
+        config = resolve_config(args.task, args.size, overrides)
+        if args.resume:
+            # The saved config rules; only what was given again on the command line changes.
+            saved = Path(config.out_dir) / "train_config.json"
+            if saved.is_file():
+                fields = {f.name for f in dataclasses.fields(TrainConfig)}
+                stored = {k: v for k, v in json.loads(saved.read_text()).items() if k in fields}
+                if stored.get("task") != args.task or stored.get("size") != args.size:
+                    return _fail(f"{saved} is a {stored.get('task')}/{stored.get('size')} run")
+                config = resolve_config(args.task, args.size, {**stored, **overrides})
+        result = train(config, resume=args.resume)
+    except (ConfigError, DataError, ValueError, FileNotFoundError) as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted; continue with --resume")
+    print(f"trained {config.task}/{config.size} ({result.parameters:,} parameters) to step "
+          f"{result.step}: loss {result.last_loss:.4f}, {result.tokens_per_second:,.0f} tokens/s"
+          f"\nrun folder: {result.out_dir}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from agents.evaluate import format_report, run_evaluation
+    from agents.train import ConfigError, DataError
+
+    try:
+        report = run_evaluation(args.model, args.split, data_dir=args.data, limit=args.limit,
+                                k=args.k, baselines=not args.no_baselines)
+    except (ConfigError, DataError, ValueError, FileNotFoundError) as error:
+        return _fail(str(error))
+    print(format_report(report))
+    return 0

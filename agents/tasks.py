@@ -1,0 +1,190 @@
+"""Per-task formatting: a corpus record becomes (goal text, action text, value label).
+
+This is the only place that knows the corpus schemas, so the corpus side only has to match
+them. One model serves two prompts, as in GPT-f:
+
+    GOAL <goal text> PROOFSTEP <action> <eos>
+    GOAL <goal text> VALUE <bucket> <eos>
+
+and, for Coq only, a third prompt for GamePad's tactic-class task:
+
+    GOAL <goal text> CLASS <tactic class> <eos>
+
+Prompt keywords, buckets and classes are special tokens, so they are never split and a
+bucket is one token: scoring the options is one forward pass (see ``policy.Policy.scores``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from provergym.api import Goal, ProofState
+
+# Prompt keywords (special tokens).
+GOAL = "GOAL"
+PROOFSTEP = "PROOFSTEP"
+VALUE = "VALUE"
+CLASS = "CLASS"
+PROMPT_KEYWORDS = (GOAL, PROOFSTEP, VALUE, CLASS)
+
+# Metamath math symbols can never contain "$", so "$e" cannot collide with a symbol: it
+# marks each hypothesis appended after the goal. The goal comes first so that truncating
+# a long prompt drops hypotheses before the goal itself.
+MM_HYPOTHESIS_MARK = "$e"
+
+# Steps-left buckets (log2 scale): a bucket is the first bound that is >= steps_left.
+STEP_BUCKET_BOUNDS = (1, 2, 4, 8, 16, 32)
+STEP_BUCKET_LABELS = tuple(f"<steps:{b}>" for b in ("1", "2", "3-4", "5-8", "9-16", "17-32")) + (
+    "<steps:33+>",
+)
+# A typical steps-left value inside each bucket, for the value score.
+STEP_BUCKET_TYPICAL = (1.0, 2.0, 3.5, 6.5, 12.5, 24.5, 48.0)
+
+# GamePad's position task: 0 is < 5 steps left, 1 is 5-19, 2 is >= 20.
+POSITION_LABELS = ("<pos:0-4>", "<pos:5-19>", "<pos:20+>")
+POSITION_TYPICAL = (2.5, 12.0, 30.0)
+
+
+def steps_bucket(steps_left: int) -> int:
+    """The index of the steps-left bucket of ``steps_left`` (>= 1)."""
+    for index, bound in enumerate(STEP_BUCKET_BOUNDS):
+        if steps_left <= bound:
+            return index
+    return len(STEP_BUCKET_BOUNDS)
+
+
+def class_token(tactic_class: str) -> str:
+    """The special token that stands for one GamePad tactic class."""
+    return f"<class:{tactic_class}>"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One record in model terms. ``tactic_class`` is the CLASS target (Coq only)."""
+
+    goal: str
+    action: str
+    value_label: str
+    tactic_class: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How one task maps its records and states to text, and how its values are scored."""
+
+    name: str
+    tokenizer_kind: Literal["word", "bpe"]
+    value_labels: tuple[str, ...]
+    # value score of each label: -log2(typical steps left), so 0 is "one step to go" and
+    # higher is better for best-first search.
+    value_scores: tuple[float, ...]
+    to_example: Callable[[Mapping[str, Any]], Example]
+    state_text: Callable[[ProofState], str]
+    corpus_command: str  # what to run when the corpus is missing
+    has_class: bool = False
+
+
+def _normalize(text: str) -> str:
+    # Newlines and runs of blanks carry no meaning in our prompts.
+    return " ".join(text.split())
+
+
+def metamath_goal_text(conclusion: str, hypotheses: Sequence[str]) -> str:
+    """``|- goal $e |- hyp1 $e |- hyp2``: the goal first, then its ``$e`` hypotheses."""
+    parts = [_normalize(conclusion)]
+    for hypothesis in hypotheses:
+        parts += [MM_HYPOTHESIS_MARK, _normalize(hypothesis)]
+    return " ".join(parts)
+
+
+def _metamath_example(record: Mapping[str, Any]) -> Example:
+    return Example(
+        goal=metamath_goal_text(record["goal"], record.get("hypotheses") or ()),
+        action=_normalize(record["action"]),
+        value_label=STEP_BUCKET_LABELS[steps_bucket(int(record["steps_left"]))],
+    )
+
+
+def _metamath_state_text(state: ProofState) -> str:
+    goal = _first_goal(state)
+    return metamath_goal_text(goal.conclusion, [h.type for h in goal.hypotheses])
+
+
+def _coq_example(record: Mapping[str, Any]) -> Example:
+    return Example(
+        goal=_normalize(record["goals"]),
+        action=_normalize(record["tactic"]),
+        value_label=POSITION_LABELS[int(record["position_bucket"])],
+        tactic_class=str(record["tactic_class"]),
+    )
+
+
+def _coq_state_text(state: ProofState) -> str:
+    # Coq's goals are ordered and the corpus prints all of them, as ProofState.pretty does.
+    return _normalize(state.pretty())
+
+
+def _rewrite_example(record: Mapping[str, Any]) -> Example:
+    return Example(
+        goal=_normalize(record["state"]),
+        action=_normalize(record["action"]),
+        value_label=STEP_BUCKET_LABELS[steps_bucket(int(record["steps_left"]))],
+    )
+
+
+def _first_goal(state: ProofState) -> Goal:
+    if not state.goals:
+        raise ValueError(f"state of {state.theorem!r} has no open goal")
+    return state.goals[0]
+
+
+_STEP_SCORES = tuple(-math.log2(t) for t in STEP_BUCKET_TYPICAL)
+
+TASKS: dict[str, TaskSpec] = {
+    "metamath": TaskSpec(
+        name="metamath",
+        tokenizer_kind="word",
+        value_labels=STEP_BUCKET_LABELS,
+        value_scores=_STEP_SCORES,
+        to_example=_metamath_example,
+        state_text=_metamath_state_text,
+        corpus_command="provergym corpus build metamath",
+    ),
+    "coq": TaskSpec(
+        name="coq",
+        tokenizer_kind="bpe",
+        value_labels=POSITION_LABELS,
+        value_scores=tuple(-math.log2(t) for t in POSITION_TYPICAL),
+        to_example=_coq_example,
+        state_text=_coq_state_text,
+        corpus_command="provergym corpus build coq",
+        has_class=True,
+    ),
+    "rewrite": TaskSpec(
+        name="rewrite",
+        tokenizer_kind="bpe",
+        value_labels=STEP_BUCKET_LABELS,
+        value_scores=_STEP_SCORES,
+        to_example=_rewrite_example,
+        state_text=_coq_state_text,
+        corpus_command="provergym corpus build rewrite",
+    ),
+}
+
+
+def get_task(name: str) -> TaskSpec:
+    """The task called ``name``; a clear error for an unknown one."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
+
+
+def goal_text(task: TaskSpec, goal: str | ProofState) -> str:
+    """Prompt text for a goal given as text (already formatted) or as a ProofState."""
+    if isinstance(goal, ProofState):
+        return task.state_text(goal)
+    return _normalize(goal)

@@ -1,0 +1,562 @@
+"""Train one model with two prompts (GPT-f) on a corpus, with ``accelerate``.
+
+Reads top to bottom: config -> data -> tokenizer -> model -> loop -> checkpoints.
+
+Run layout (``out_dir``)::
+
+    train_config.json          the resolved config
+    tokenizer/                 the tokenizer, trained on the train split
+    log.jsonl                  one JSON object per line: train, eval, checkpoint, resume
+    checkpoints/latest.json    {"name": ..., "step": ...}, replaced atomically
+    checkpoints/step-NNNNNNNN/ accelerate state (model, optimizer, scheduler, RNG),
+                               meta.json (step, data position), train_config.json, and
+                               hf/ (model + tokenizer + provergym.json) for inference
+
+A checkpoint is written to a temporary folder and renamed into place, then ``latest.json``
+is replaced, so a kill at any moment leaves the previous checkpoint usable. The data order
+is a pure function of (seed, epoch), so the data position is one integer: the number of
+samples consumed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.tasks import CLASS, GOAL, PROOFSTEP, VALUE, TaskSpec, class_token, get_task
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+IGNORE_INDEX = -100
+KINDS = (PROOFSTEP, VALUE, CLASS)  # the "kind" column indexes this tuple
+
+
+class ConfigError(ValueError):
+    """A bad config key or value, or a run folder that does not match."""
+
+
+class DataError(ValueError):
+    """The corpus is missing or does not have the expected shape."""
+
+
+def provergym_home() -> Path:
+    return Path(os.environ.get("PROVERGYM_HOME", Path.home() / ".cache" / "provergym"))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    task: str = "metamath"
+    size: str = "tiny"
+    data_dir: str = ""  # empty: $PROVERGYM_HOME/corpora/<task>
+    out_dir: str = ""  # empty: $PROVERGYM_HOME/runs/<task>-<size>
+    steps: int = 300  # optimizer steps; the cosine schedule ends here
+    batch_size: int = 16  # sequences per process per micro-batch
+    grad_accum: int = 1
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 30
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_batches: int = 20
+    save_every: int = 100
+    keep_checkpoints: int = 2
+    log_every: int = 10
+    seed: int = 0
+    max_length: int = 0  # 0: the size's context length
+    bpe_vocab_size: int = 4096
+    word_min_frequency: int = 1
+    max_train_records: int = 0  # 0: all; else a seeded random subset (for CPU runs)
+    progress: bool = True
+
+
+# Per-size defaults; anything can still be overridden.
+SIZE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "tiny": {"batch_size": 16, "lr": 2e-3, "steps": 300, "warmup_steps": 20},
+    "small": {"batch_size": 32, "lr": 6e-4, "steps": 20_000, "warmup_steps": 500,
+              "bpe_vocab_size": 8192, "eval_every": 500, "save_every": 1000, "log_every": 20},
+    "base": {"batch_size": 32, "grad_accum": 4, "lr": 3e-4, "steps": 50_000,
+             "warmup_steps": 1000, "bpe_vocab_size": 16384, "eval_every": 1000,
+             "save_every": 2000, "log_every": 50},
+}
+
+
+def _coerce(name: str, kind: type, value: Any) -> Any:
+    """Convert a CLI string, or check a Python value, against the field's type."""
+    if isinstance(value, str) and kind is not str:
+        try:
+            if kind is bool:
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            return kind(value)
+        except ValueError:
+            raise ConfigError(f"config key {name!r} wants {kind.__name__}, got {value!r}") from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"config key {name!r} wants {kind.__name__}, got {value!r}")
+    return value
+
+
+def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainConfig:
+    """A copy of ``config`` with ``overrides``; an unknown key or a wrong type is an error."""
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    kinds = {"str": str, "int": int, "float": float, "bool": bool}
+    changes = {}
+    for name, value in overrides.items():
+        if name not in fields:
+            raise ConfigError(f"unknown config key {name!r}; known keys: {', '.join(fields)}")
+        changes[name] = _coerce(name, kinds[str(fields[name].type)], value)
+    return dataclasses.replace(config, **changes)
+
+
+def resolve_config(task: str, size: str, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """Defaults, then the size's defaults, then ``overrides``; paths filled in."""
+    from agents.model import get_size
+
+    get_task(task)
+    spec = get_size(size)
+    config = apply_overrides(TrainConfig(task=task, size=size), SIZE_DEFAULTS[size])
+    config = apply_overrides(config, overrides or {})
+    if config.data_dir == "":
+        config = dataclasses.replace(config, data_dir=str(provergym_home() / "corpora" / task))
+    if config.out_dir == "":
+        config = dataclasses.replace(
+            config, out_dir=str(provergym_home() / "runs" / f"{task}-{size}"))
+    if config.max_length == 0 or config.max_length > spec.context:
+        config = dataclasses.replace(config, max_length=spec.context)
+    for name in ("steps", "batch_size", "grad_accum", "eval_every", "save_every", "log_every"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"config key {name!r} must be >= 1")
+    return config
+
+
+def save_json_atomic(path: Path, payload: Any) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_corpus(task: TaskSpec, data_dir: str | Path):
+    """The task's DatasetDict, or a DataError that says how to build it."""
+    from datasets import DatasetDict, load_from_disk
+
+    path = Path(data_dir)
+    hint = f"build it with `{task.corpus_command}`, or pass --data DIR"
+    if not path.exists():
+        raise DataError(f"no {task.name} corpus at {path}: {hint}")
+    try:
+        corpus = load_from_disk(str(path))
+    except Exception as error:  # datasets raises several types for a bad folder
+        raise DataError(f"{path} is not a saved dataset ({error}): {hint}") from None
+    if not isinstance(corpus, DatasetDict) or "train" not in corpus:
+        raise DataError(f"{path} must hold a DatasetDict with a 'train' split: {hint}")
+    return corpus
+
+
+def examples_of(task: TaskSpec, dataset) -> Iterator:
+    """Yield ``Example``s, naming the record that does not fit the schema."""
+    for index, record in enumerate(dataset):
+        try:
+            yield task.to_example(record)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise DataError(f"{task.name} record {index} does not fit the schema: "
+                            f"{type(error).__name__}: {error}") from None
+
+
+def tokenizer_texts(task: TaskSpec, dataset) -> Iterator[str]:
+    for example in examples_of(task, dataset):
+        yield example.goal
+        yield example.action
+
+
+def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_length: int):
+    """Batched ``Dataset.map`` function: each record gives one sequence per prompt kind.
+
+    Loss is only on the answer: labels are IGNORE_INDEX up to and including the keyword.
+    A goal that is too long is cut at its end (for Metamath, hypotheses go first); an
+    answer that cannot fit is dropped, since a truncated action would teach a wrong one.
+    """
+    from agents.tokenizer import encode_text, token_id
+
+    count = len(next(iter(records.values())))
+    rows = [{key: records[key][i] for key in records} for i in range(count)]
+    examples = [task.to_example(row) for row in rows]
+    goal_ids = tokenizer([e.goal for e in examples], add_special_tokens=False)["input_ids"]
+    action_ids = tokenizer([e.action for e in examples], add_special_tokens=False)["input_ids"]
+    ids = {name: token_id(tokenizer, name) for name in (GOAL, *KINDS)}
+    eos = tokenizer.eos_token_id
+    out: dict[str, list] = {"input_ids": [], "labels": [], "kind": []}
+    for example, goal, action in zip(examples, goal_ids, action_ids):
+        answers = [(PROOFSTEP, action), (VALUE, [token_id(tokenizer, example.value_label)])]
+        if task.has_class and example.tactic_class is not None:
+            class_ids = encode_text(tokenizer, class_token(example.tactic_class))
+            if len(class_ids) == 1 and class_ids[0] != tokenizer.unk_token_id:
+                answers.append((CLASS, class_ids))  # unseen classes have no token: skip
+        for keyword, answer in answers:
+            target = [*answer, eos]
+            room = max_length - 2 - len(target)
+            if room < 1 or not answer:
+                continue
+            prompt = [ids[GOAL], *goal[:room], ids[keyword]]
+            out["input_ids"].append(prompt + target)
+            out["labels"].append([IGNORE_INDEX] * len(prompt) + target)
+            out["kind"].append(KINDS.index(keyword))
+    return out
+
+
+def tokenize_split(task: TaskSpec, tokenizer, dataset, max_length: int):
+    return dataset.map(
+        lambda batch: encode_examples(task, tokenizer, batch, max_length),
+        batched=True,
+        batch_size=1000,
+        remove_columns=dataset.column_names,
+        desc=f"tokenizing {task.name}",
+    )
+
+
+class SampleStream:
+    """An endless stream of dataset indices: one seeded permutation per epoch.
+
+    ``take(position, count)`` is a pure function, which makes the data position a single
+    integer that resumes exactly.
+    """
+
+    def __init__(self, size: int, seed: int) -> None:
+        if size == 0:
+            raise DataError("the training split is empty")
+        self.size = size
+        self.seed = seed
+        self._cache: dict[int, list[int]] = {}
+
+    def _permutation(self, epoch: int) -> list[int]:
+        import torch
+
+        if epoch not in self._cache:
+            self._cache = {epoch: self._cache.get(epoch, [])}  # keep one epoch in memory
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._cache[epoch] = torch.randperm(self.size, generator=generator).tolist()
+        return self._cache[epoch]
+
+    def take(self, position: int, count: int) -> list[int]:
+        indices: list[int] = []
+        while len(indices) < count:
+            epoch, offset = divmod(position + len(indices), self.size)
+            permutation = self._permutation(epoch)
+            indices.extend(permutation[offset: offset + count - len(indices)])
+        return indices
+
+
+def collate(rows: Mapping[str, list], pad_id: int):
+    """Right-pad a batch of sequences into tensors."""
+    import torch
+
+    width = max(len(ids) for ids in rows["input_ids"])
+    input_ids, labels, mask = [], [], []
+    for ids, labs in zip(rows["input_ids"], rows["labels"]):
+        gap = width - len(ids)
+        input_ids.append(ids + [pad_id] * gap)
+        labels.append(labs + [IGNORE_INDEX] * gap)
+        mask.append([1] * len(ids) + [0] * gap)
+    return {
+        "input_ids": torch.tensor(input_ids),
+        "labels": torch.tensor(labels),
+        "attention_mask": torch.tensor(mask),
+    }
+
+
+def lr_lambda(config: TrainConfig):
+    """Linear warmup, then cosine decay to ``min_lr_ratio`` at ``steps``."""
+
+    def factor(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        span = max(1, config.steps - config.warmup_steps)
+        progress = min(1.0, (step - config.warmup_steps) / span)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine
+
+    return factor
+
+
+# ----------------------------------------------------------------------- checkpoints
+
+
+def latest_checkpoint(out_dir: str | Path) -> Path | None:
+    pointer = Path(out_dir) / "checkpoints" / "latest.json"
+    if not pointer.is_file():
+        return None
+    name = json.loads(pointer.read_text())["name"]
+    path = pointer.parent / name
+    return path if path.is_dir() else None
+
+
+def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: TrainConfig,
+                    step: int, samples: int, class_tokens: list[str]) -> Path:
+    """Write a complete checkpoint atomically and point ``latest.json`` at it."""
+    root = Path(config.out_dir) / "checkpoints"
+    name = f"step-{step:08d}"
+    temporary = root / f".tmp-{name}"
+    if accelerator.is_main_process:
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(temporary, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(temporary))
+    if accelerator.is_main_process:
+        save_json_atomic(temporary / "meta.json", {"step": step, "samples": samples})
+        save_json_atomic(temporary / "train_config.json", dataclasses.asdict(config))
+        hf = temporary / "hf"
+        accelerator.unwrap_model(model).save_pretrained(str(hf))
+        tokenizer.save_pretrained(str(hf))
+        save_json_atomic(hf / "provergym.json", {
+            "task": task.name, "size": config.size, "step": step,
+            "value_labels": list(task.value_labels), "class_tokens": class_tokens,
+        })
+        final = root / name
+        shutil.rmtree(final, ignore_errors=True)  # a re-run of the same step after a kill
+        os.replace(temporary, final)
+        save_json_atomic(root / "latest.json", {"name": name, "step": step})
+        kept = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
+        for old in kept[: -config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return root / name
+
+
+# ----------------------------------------------------------------------------- loop
+
+
+class JsonLog:
+    def __init__(self, path: Path, enabled: bool) -> None:
+        self.path = path
+        self.enabled = enabled
+
+    def write(self, **record: Any) -> None:
+        if not self.enabled:
+            return
+        record["time"] = round(time.time(), 3)
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out_dir: str
+    step: int
+    last_loss: float
+    tokens_per_second: float
+    parameters: int
+
+
+def evaluate_loss(accelerator, model, dataset, config: TrainConfig, pad_id: int) -> dict:
+    """Token-weighted loss on the first ``eval_batches`` batches, overall and per kind."""
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    per_process = config.batch_size
+    total = min(len(dataset), config.eval_batches * per_process * accelerator.num_processes)
+    sums = torch.zeros(len(KINDS), device=accelerator.device)
+    counts = torch.zeros(len(KINDS), device=accelerator.device)
+    with torch.no_grad():
+        for start in range(0, total, per_process * accelerator.num_processes):
+            begin = start + accelerator.process_index * per_process
+            indices = list(range(begin, min(begin + per_process, total)))
+            if not indices:
+                continue
+            rows = dataset[indices]
+            batch = {k: v.to(accelerator.device) for k, v in collate(rows, pad_id).items()}
+            with accelerator.autocast():
+                logits = model(input_ids=batch["input_ids"],
+                               attention_mask=batch["attention_mask"]).logits
+            targets = batch["labels"][:, 1:]
+            losses = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets,
+                                     ignore_index=IGNORE_INDEX, reduction="none")
+            valid = (targets != IGNORE_INDEX).float()
+            kinds = torch.tensor(rows["kind"], device=accelerator.device)
+            for kind in range(len(KINDS)):
+                chosen = kinds == kind
+                sums[kind] += (losses[chosen] * valid[chosen]).sum()
+                counts[kind] += valid[chosen].sum()
+    sums = accelerator.reduce(sums, "sum")
+    counts = accelerator.reduce(counts, "sum")
+    model.train()
+    result = {"valid_loss": float(sums.sum() / counts.sum().clamp(min=1))}
+    for kind, name in enumerate(KINDS):
+        if counts[kind] > 0:
+            result[f"valid_loss_{name.lower()}"] = float(sums[kind] / counts[kind])
+    return result
+
+
+def train(config: TrainConfig, resume: bool = False) -> TrainResult:
+    """Train (or resume) one run; returns where it stopped."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+
+    from agents.model import build_model, count_parameters
+    from agents.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+
+    task = get_task(config.task)
+    out_dir = Path(config.out_dir)
+    checkpoint = latest_checkpoint(out_dir) if resume else None
+    if resume and checkpoint is None:
+        raise ConfigError(f"--resume: no checkpoint in {out_dir / 'checkpoints'}")
+    if not resume and latest_checkpoint(out_dir) is not None:
+        raise ConfigError(f"{out_dir} already holds a run: pass --resume, or choose --out")
+
+    accelerator = Accelerator(
+        mixed_precision="bf16" if torch.cuda.is_available() else "no",
+        gradient_accumulation_steps=config.grad_accum,
+    )
+    main = accelerator.is_main_process
+    set_seed(config.seed)
+    corpus = load_corpus(task, config.data_dir)
+    train_split = corpus["train"]
+    if config.max_train_records and len(train_split) > config.max_train_records:
+        train_split = train_split.shuffle(seed=config.seed).select(range(config.max_train_records))
+
+    # Tokenizer: trained once on the train split, then always reloaded (resume, eval).
+    tokenizer_dir = out_dir / "tokenizer"
+    with accelerator.main_process_first():
+        if main and not (tokenizer_dir / "tokenizer.json").is_file():
+            out_dir.mkdir(parents=True, exist_ok=True)
+            classes = (sorted({str(c) for c in train_split["tactic_class"]})
+                       if task.has_class else [])
+            tokenizer = train_tokenizer(
+                task, tokenizer_texts(task, train_split),
+                class_tokens=[class_token(c) for c in classes],
+                vocab_size=config.bpe_vocab_size, min_frequency=config.word_min_frequency)
+            save_tokenizer(tokenizer, tokenizer_dir)
+        tokenizer = load_tokenizer(tokenizer_dir)
+        class_tokens = [t for t in tokenizer.all_special_tokens if t.startswith("<class:")]
+        train_data = tokenize_split(task, tokenizer, train_split, config.max_length)
+        valid_data = (tokenize_split(task, tokenizer, corpus["valid"], config.max_length)
+                      if "valid" in corpus else None)
+    if main:
+        save_json_atomic(out_dir / "train_config.json", dataclasses.asdict(config))
+
+    model = build_model(config.size, len(tokenizer), tokenizer.pad_token_id,
+                        tokenizer.eos_token_id)
+    parameters = count_parameters(model)
+    # No weight decay on norms and biases (1-d tensors), as usual for transformers.
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr, betas=(0.9, 0.95), fused=False)
+    # The scheduler is stepped by hand once per optimizer step (not prepared: accelerate
+    # would step it once per process), and registered so that it is checkpointed.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config))
+    model, optimizer = accelerator.prepare(model, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+
+    step, samples = 0, 0
+    log = JsonLog(out_dir / "log.jsonl", main)
+    if checkpoint is not None:
+        accelerator.load_state(str(checkpoint))
+        meta = json.loads((checkpoint / "meta.json").read_text())
+        step, samples = int(meta["step"]), int(meta["samples"])
+        log.write(event="resume", step=step, checkpoint=checkpoint.name)
+    else:
+        log.write(event="start", parameters=parameters, train_sequences=len(train_data),
+                  vocab=len(tokenizer), config=dataclasses.asdict(config))
+
+    stream = SampleStream(len(train_data), config.seed)
+    global_batch = config.batch_size * accelerator.num_processes
+    bar = tqdm(total=config.steps, initial=step, desc=f"train {task.name}/{config.size}",
+               disable=not (main and config.progress), dynamic_ncols=True)
+    model.train()
+    window_loss, window_tokens, window_start = [], 0, time.perf_counter()
+    total_tokens, total_time, last_loss = 0, 0.0, float("nan")
+    while step < config.steps:
+        for _ in range(config.grad_accum):
+            indices = stream.take(samples, global_batch)
+            samples += global_batch
+            mine = indices[accelerator.process_index * config.batch_size:][: config.batch_size]
+            rows = train_data[mine]
+            batch = {k: v.to(accelerator.device) for k, v in
+                     collate(rows, tokenizer.pad_token_id).items()}
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            window_loss.append(loss.detach())
+            window_tokens += int(batch["attention_mask"].sum())
+        scheduler.step()
+        step += 1
+        bar.update(1)
+
+        if step % config.log_every == 0 or step == config.steps:
+            losses = accelerator.gather(torch.stack(window_loss)).float()
+            last_loss = float(losses.mean())
+            tokens = int(accelerator.reduce(
+                torch.tensor(window_tokens, device=accelerator.device), "sum"))
+            elapsed = time.perf_counter() - window_start
+            total_tokens += tokens
+            total_time += elapsed
+            log.write(event="train", step=step, loss=round(last_loss, 5),
+                      lr=scheduler.get_last_lr()[0], samples=samples,
+                      tokens_per_second=round(tokens / max(elapsed, 1e-9), 1))
+            bar.set_postfix(loss=f"{last_loss:.3f}")
+            window_loss, window_tokens, window_start = [], 0, time.perf_counter()
+        if valid_data is not None and len(valid_data) and (
+                step % config.eval_every == 0 or step == config.steps):
+            log.write(event="eval", step=step,
+                      **evaluate_loss(accelerator, model, valid_data, config,
+                                      tokenizer.pad_token_id))
+            window_start = time.perf_counter()  # evaluation is not training time
+        if step % config.save_every == 0 or step == config.steps:
+            path = save_checkpoint(accelerator, model, tokenizer, task, config, step, samples,
+                                   class_tokens)
+            log.write(event="checkpoint", step=step, path=path.name)
+            window_start = time.perf_counter()
+    bar.close()
+    return TrainResult(
+        out_dir=str(out_dir), step=step, last_loss=last_loss,
+        tokens_per_second=total_tokens / total_time if total_time else 0.0,
+        parameters=parameters)
+
+
+def read_log(out_dir: str | Path, event: str = "train") -> list[dict]:
+    """The run's log records of one kind, in order (the learning curve for "train")."""
+    path = Path(out_dir) / "log.jsonl"
+    if not path.is_file():
+        return []
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in records if r.get("event") == event]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agents.train``: same options as ``provergym train``."""
+    import argparse
+
+    from agents.cli import add_train_arguments, run_train
+
+    parser = argparse.ArgumentParser(prog="python -m agents.train")
+    add_train_arguments(parser)
+    return run_train(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
