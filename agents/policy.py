@@ -1,0 +1,211 @@
+"""The trained model as a policy and a value for search.
+
+- ``propose(goal, n)``: up to ``n`` distinct actions with their log-probabilities. The
+  default strategy is beam search (one batched ``generate`` call with ``n`` beams): it is
+  deterministic and returns the ``n`` most likely sequences, which is what best-first
+  search and top-k evaluation want. ``strategy="sample"`` draws ``oversample * n``
+  sequences in one batch instead (more diverse, for larger n). Either way, the candidates
+  are decoded, deduplicated, unfinished ones (no eos) dropped, and each is re-scored
+  exactly: its log-probability is ``log p(action tokens + eos | prompt)``, summed, not
+  length-normalised, so figures from both strategies mean the same thing.
+- ``value(goal)``: a score from the VALUE prompt's bucket distribution: the expected
+  ``-log2(steps left)`` (0 means "one step to go"; higher is better).
+- ``classify(goal)`` (Coq): GamePad's tactic-class task scored from the CLASS prompt, and
+  ``value_distribution`` gives the position task. Both score the options: a softmax over
+  the option tokens at the keyword's position, one forward pass for any number of options.
+
+``goal`` is prompt text (as ``agents.tasks`` formats it) or a provergym ``ProofState``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from provergym.api import ProofState
+
+from agents.tasks import CLASS, GOAL, PROOFSTEP, VALUE, TaskSpec, get_task, goal_text
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+Goalish = str | ProofState
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """An ``hf/`` folder, a checkpoint folder, or a run folder (its latest checkpoint)."""
+    from agents.train import latest_checkpoint
+
+    path = Path(path)
+    for candidate in (path, path / "hf"):
+        if (candidate / "provergym.json").is_file():
+            return candidate
+    checkpoint = latest_checkpoint(path)
+    if checkpoint is not None and (checkpoint / "hf" / "provergym.json").is_file():
+        return checkpoint / "hf"
+    raise FileNotFoundError(f"no trained model in {path} (expected a run folder with "
+                            "checkpoints/latest.json, or a folder with provergym.json)")
+
+
+class Policy:
+    """A trained model with its tokenizer, for propose/value/classify."""
+
+    def __init__(self, model, tokenizer, task: TaskSpec, meta: dict, device) -> None:
+        from agents.tokenizer import token_id
+
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.task = task
+        self.meta = meta
+        self.device = device
+        self.context = int(model.config.max_position_embeddings)
+        self.keyword_ids = {k: token_id(tokenizer, k) for k in (GOAL, PROOFSTEP, VALUE, CLASS)}
+        self.value_ids = [token_id(tokenizer, label) for label in task.value_labels]
+        self.class_tokens: list[str] = list(meta.get("class_tokens", []))
+        self.class_ids = [token_id(tokenizer, token) for token in self.class_tokens]
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> Policy:
+        import torch
+        from transformers import LlamaForCausalLM
+
+        from agents.tokenizer import load_tokenizer
+
+        model_dir = resolve_model_dir(path)
+        meta = json.loads((model_dir / "provergym.json").read_text())
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        model = LlamaForCausalLM.from_pretrained(str(model_dir), dtype=dtype).to(device)
+        return cls(model, load_tokenizer(model_dir), get_task(meta["task"]), meta, device)
+
+    # ------------------------------------------------------------------ prompts
+
+    def _prompt(self, goal: Goalish, keyword: str, answer_room: int) -> list[int]:
+        from agents.tokenizer import encode_text
+
+        ids = encode_text(self.tokenizer, goal_text(self.task, goal))
+        room = max(1, self.context - 2 - answer_room)
+        return [self.keyword_ids[GOAL], *ids[:room], self.keyword_ids[keyword]]
+
+    def _left_padded(self, sequences: Sequence[list[int]]):
+        """Left-padded ids, mask and positions (positions start at 0 on the first token)."""
+        import torch
+
+        width = max(len(s) for s in sequences)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(s)) + s for s in sequences])
+        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in sequences])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return ids.to(self.device), mask.to(self.device), positions.to(self.device)
+
+    # ------------------------------------------------------------------ policy
+
+    def propose(self, goal: Goalish, n: int, **options) -> list[tuple[str, float]]:
+        """Up to ``n`` distinct actions for ``goal``, best first, with log-probabilities."""
+        return self.propose_batch([goal], n, **options)[0]
+
+    def propose_batch(self, goals: Sequence[Goalish], n: int, *, strategy: str = "beam",
+                      max_new_tokens: int = 128, temperature: float = 1.0,
+                      oversample: int = 4) -> list[list[tuple[str, float]]]:
+        """``propose`` for several goals in one batched ``generate`` call."""
+        import torch
+
+        if n < 1 or not goals:
+            return [[] for _ in goals]
+        max_new_tokens = min(max_new_tokens, self.context // 2)
+        prompts = [self._prompt(goal, PROOFSTEP, max_new_tokens) for goal in goals]
+        ids, mask, _ = self._left_padded(prompts)
+        common = dict(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                      pad_token_id=self.tokenizer.pad_token_id,
+                      eos_token_id=self.tokenizer.eos_token_id)
+        if strategy == "beam":
+            per_goal = n
+            options = dict(num_beams=n, num_return_sequences=n, do_sample=False,
+                           early_stopping=True, length_penalty=0.0)
+        elif strategy == "sample":
+            per_goal = n * oversample
+            options = dict(do_sample=True, temperature=temperature, top_k=0,
+                           num_return_sequences=per_goal)
+        else:
+            raise ValueError(f"unknown strategy {strategy!r}: use 'beam' or 'sample'")
+        with torch.no_grad():
+            output = self.model.generate(**common, **options)
+        new_tokens = output[:, ids.shape[1]:].tolist()
+        results = []
+        for index, goal in enumerate(goals):
+            actions: list[str] = []
+            for tokens in new_tokens[index * per_goal:(index + 1) * per_goal]:
+                if self.tokenizer.eos_token_id not in tokens:
+                    continue  # ran out of room: not a whole action
+                tokens = tokens[: tokens.index(self.tokenizer.eos_token_id)]
+                text = " ".join(self.tokenizer.decode(tokens, skip_special_tokens=True).split())
+                if text and text not in actions:
+                    actions.append(text)
+            scores = self.score(goal, actions)
+            ranked = sorted(zip(actions, scores), key=lambda pair: -pair[1])
+            results.append(ranked[:n])
+        return results
+
+    def score(self, goal: Goalish, actions: Sequence[str]) -> list[float]:
+        """Exact ``log p(action + eos | GOAL goal PROOFSTEP)`` of each action."""
+        import torch
+
+        from agents.tokenizer import encode_text
+
+        if not actions:
+            return []
+        answers = [[*encode_text(self.tokenizer, a), self.tokenizer.eos_token_id]
+                   for a in actions]
+        prompt = self._prompt(goal, PROOFSTEP, max(len(a) for a in answers))
+        sequences = [prompt + answer for answer in answers]
+        ids, mask, positions = self._left_padded(sequences)
+        with torch.no_grad():
+            logits = self.model(input_ids=ids, attention_mask=mask,
+                                position_ids=positions).logits.float()
+        logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
+        targets = ids[:, 1:]
+        picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        scores = []
+        width = ids.shape[1]
+        for row, answer in enumerate(answers):
+            # The answer is the last len(answer) tokens; they are predicted from one earlier.
+            scores.append(float(picked[row, width - 1 - len(answer):].sum()))
+        return scores
+
+    # ------------------------------------------------------------------ options
+
+    def option_logprobs(self, goals: Sequence[Goalish], keyword: str,
+                        option_ids: Sequence[int]) -> list[list[float]]:
+        """Log-softmax over ``option_ids`` at the keyword, for each goal (one forward)."""
+        import torch
+
+        if not option_ids:
+            raise ValueError(f"this model has no options for {keyword}")
+        ids, mask, positions = self._left_padded([self._prompt(g, keyword, 1) for g in goals])
+        with torch.no_grad():
+            logits = self.model(input_ids=ids, attention_mask=mask,
+                                position_ids=positions).logits[:, -1].float()
+        chosen = logits[:, list(option_ids)]
+        return torch.log_softmax(chosen, dim=-1).tolist()
+
+    def value_distribution(self, goal: Goalish) -> dict[str, float]:
+        """Probability of each value bucket (for Coq: GamePad's position buckets)."""
+        logprobs = self.option_logprobs([goal], VALUE, self.value_ids)[0]
+        return {label: math.exp(lp) for label, lp in zip(self.task.value_labels, logprobs)}
+
+    def value(self, goal: Goalish) -> float:
+        """Expected ``-log2(steps left)``: 0 is one step to go; higher is better."""
+        return self.values([goal])[0]
+
+    def values(self, goals: Sequence[Goalish]) -> list[float]:
+        rows = self.option_logprobs(goals, VALUE, self.value_ids)
+        return [sum(math.exp(lp) * s for lp, s in zip(row, self.task.value_scores))
+                for row in rows]
+
+    def classify(self, goal: Goalish) -> dict[str, float]:
+        """Coq: the probability of each GamePad tactic class (class name -> probability)."""
+        logprobs = self.option_logprobs([goal], CLASS, self.class_ids)[0]
+        names = [t[len("<class:"):-1] for t in self.class_tokens]
+        return {name: math.exp(lp) for name, lp in zip(names, logprobs)}
