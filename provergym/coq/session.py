@@ -37,6 +37,14 @@ WIDE = 1_000_000  # Printing Width for Printing All: one term per line, no wrapp
 DEFAULT_WIDTH = 78
 
 
+class SentenceFailed(ProverError):
+    """A sentence of a batch (a file prefix) failed; ``node`` is the one that failed."""
+
+    def __init__(self, node: int, message: str) -> None:
+        super().__init__(message)
+        self.node, self.message = node, message
+
+
 class _Dead(Exception):
     """The process closed its output (crashed or was killed)."""
 
@@ -313,6 +321,8 @@ class CoqSession:
         """Make ``node`` the document's tip: Edit_at back, then Add (and run) what is missing."""
         if self._process is None:
             self._start_again()
+        if self._chain[-1][0] == node:  # the common case (replay, stepping the newest state)
+            return
         path = self.path(node)
         common = 0
         while (common < len(path) and common < len(self._chain)
@@ -328,9 +338,11 @@ class CoqSession:
             self._chain.append((missing, P.add_result_state(value)))
         value = self._request(P.status_call(), self.reply_timeout)
         if isinstance(value, P.Fail):
-            # A sentence that ran before fails now: the document is not deterministic.
+            # Either a batch (file prefix) failed, or a sentence that ran before fails now.
+            failed = next((later for (_, good), (later, _) in zip(self._chain, self._chain[1:])
+                           if good == value.state_id), node)
             self._recover(value)
-            raise ProverError(f"replaying a known sentence failed: {value.message}")
+            raise SentenceFailed(failed, value.message)
 
     def _start_again(self) -> None:
         self.restarts += 1
@@ -401,7 +413,7 @@ class CoqSession:
 
     def run_many(self, parent: int, sentences: Sequence[str]) -> int:
         """Add several sentences and run them in one go (loading a file prefix). Raises
-        ``InitError`` naming the sentence that failed."""
+        ``SentenceFailed`` naming the node that failed."""
         def action() -> int:
             self._move_to(parent)
             node = parent
@@ -409,12 +421,7 @@ class CoqSession:
                 node = self._new_node(node, sentence)
             self._move_to(node)
             return node
-        try:
-            return self._with_restart(action)
-        except ProverError as error:
-            if isinstance(error, (ProverCrash, ProverTimeout)):
-                raise
-            raise InitError(str(error)) from error
+        return self._with_restart(action)
 
     def goals(self, node: int, *, printing_all: bool = False) -> P.GoalsReply | None:
         """The goals at ``node``; with ``printing_all``, in ``Set Printing All`` form."""

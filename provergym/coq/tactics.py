@@ -1,0 +1,102 @@
+"""The tactic filter: what an agent may send to Coq inside a proof.
+
+Soundness rests here and on ``Qed``: only one sentence, and only a tactic. Vernacular
+commands (they change the global environment, load code, or end the proof by other means)
+and tactics that give up on goals are refused before they reach Coq.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from provergym.coq.sentences import SentenceError, split_sentences
+
+# Vernacular commands and control prefixes (first word of a sentence). Coq's tactic names
+# are lower-case; these are the capitalised words Coq's parser reads as commands.
+VERNACULAR = frozenset("""
+Abort About Add Admit Admitted Arguments Axiom Axioms Back BackTo Bind Canonical Cd Check
+Class Close CoFixpoint CoInductive Coercion Collection Combined Compute Conjecture
+Conjectures Constraint Context Corollary Create Cumulative Declare Defined Definition
+Delimit Derive Drop Eval Example Existential Existing Export Extract Extraction Fact Fail
+Fixpoint Focus From Function Functional Generalizable Global Goal Guarded Hint Hypotheses
+Hypothesis Identity Implicit Import Include Inductive Infix Info Inline Instance
+Instructions Lemma Let Load Local Locate Ltac Ltac2 Module Monomorphic NonCumulative
+Notation Number Obligation Obligations Opaque Open Optimize Parameter Parameters Polymorphic
+Prenex Preterm Primitive Print Private Profile Program Proof Property Proposition Pwd Qed
+Quit Record Recursive Redirect Register Remark Remove Require Reserved Reset Restart Save
+Scheme Search SearchAbout SearchHead SearchPattern SearchRewrite Section Separate Set Show
+Solve Strategy String Structure SubClass Succeed Tactic Test Theorem Time Timeout
+Transparent Typeclasses Undelimit Undo Unfocus Unfocused Universe Universes Unset Variable
+Variables Variant Abbreviation End Next Final Sort Attributes Debug Numeral Grab
+""".split())
+
+# Words that give up on goals, wherever they appear (also inside ``ltac:( ... )``).
+GIVE_UP = re.compile(r"(?<![\w'.])(admit|give_up|Admitted|Abort|Admit)(?![\w'])")
+_FIRST_WORD = re.compile(r"[^\W\d][\w']*")
+# Blank or comment text before the first word (the splitter drops leading comments).
+_COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
+
+
+@dataclass(frozen=True)
+class TacticCheck:
+    """The filter's verdict: ``sentence`` is what to send (terminator added), or ``reason``
+    says why the text was refused."""
+
+    sentence: str | None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.sentence is not None
+
+
+def _terminated(text: str) -> str:
+    """Add the final ``.`` an agent often leaves out (not after a bullet or a brace)."""
+    stripped = text.strip()
+    if not stripped or stripped.endswith("."):
+        return stripped
+    if re.fullmatch(r"([-+*])\1*|[{}]|.*:\s*\{", stripped, re.S):
+        return stripped
+    return stripped + "."
+
+
+def check_tactic(text: str) -> TacticCheck:
+    """Accept exactly one tactic sentence; refuse commands, give-ups and hidden sentences."""
+    if "\x00" in text:
+        return TacticCheck(None, "refused: NUL character")
+    candidate = _terminated(text)
+    if not candidate:
+        return TacticCheck(None, "refused: empty tactic")
+    try:
+        sentences = split_sentences(candidate)
+    except SentenceError as error:
+        return TacticCheck(None, f"refused: cannot parse the tactic ({error})")
+    if len(sentences) != 1:
+        return TacticCheck(None, f"refused: {len(sentences)} sentences, expected one tactic")
+    sentence = sentences[0]
+    if candidate[sentence.end:].strip() or _COMMENT.sub("", candidate[:sentence.start]).strip():
+        return TacticCheck(None, "refused: text outside the tactic sentence")
+    body = sentence.text
+    if body.startswith(("#[", "#")):
+        return TacticCheck(None, "refused: attributes are vernacular")
+    first = _FIRST_WORD.match(body)
+    if first and first.group(0) in VERNACULAR:
+        return TacticCheck(None, f"refused: '{first.group(0)}' is a vernacular command, "
+                                 "not a tactic")
+    give_up = GIVE_UP.search(_COMMENT.sub(" ", body))
+    if give_up:
+        return TacticCheck(None, f"refused: '{give_up.group(1)}' gives up on a goal")
+    return TacticCheck(body)
+
+
+def is_bullet_or_brace(sentence: str) -> bool:
+    """Bullets and braces cannot take a ``Timeout`` prefix (nor need one)."""
+    return bool(re.fullmatch(r"([-+*])\1*|[{}]|.*:\s*\{", sentence.strip(), re.S))
+
+
+def with_timeout(sentence: str, seconds: float) -> str:
+    """Coq's own ``Timeout``, the ladder's first rung."""
+    if is_bullet_or_brace(sentence):
+        return sentence
+    return f"Timeout {max(1, int(round(seconds)))} {sentence}"
