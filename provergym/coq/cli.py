@@ -1,0 +1,144 @@
+"""``provergym coq ...`` subcommands: ``replay`` (tactic states of .v files), ``hammer``.
+
+Heavy imports happen inside the functions so ``provergym --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _load_path_args(args: argparse.Namespace) -> list[str]:
+    coq_args: list[str] = []
+    for flag, pairs in (("-Q", args.Q or []), ("-R", args.R or [])):
+        for directory, library in pairs:
+            coq_args += [flag, str(Path(directory).resolve()), library]
+    return coq_args
+
+
+def _add_load_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-Q", nargs=2, action="append", metavar=("DIR", "LIB"),
+                        help="map DIR to logical path LIB (as coqc -Q)")
+    parser.add_argument("-R", nargs=2, action="append", metavar=("DIR", "LIB"),
+                        help="map DIR recursively to LIB (as coqc -R)")
+
+
+def _v_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.v")))
+        else:
+            files.append(path)
+    return files
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from provergym.coq.replay import ReplayError, replay_file, write_jsonl
+
+    coq_args = _load_path_args(args)
+    files = _v_files(args.files)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        print(f"error: no such file: {missing[0]}", file=sys.stderr)
+        return 2
+    totals = {"files": 0, "sentences": 0, "lemmas": 0, "tactics": 0, "seconds": 0.0,
+              "ast_parsed": 0, "ast_failed": 0}
+    failed_files = 0
+    all_records = []
+    for path in files:
+        try:
+            result = replay_file(path, coq_args, printing_all=args.printing_all,
+                                 progress=not args.quiet)
+        except ReplayError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed_files += 1
+            continue
+        totals["files"] += 1
+        totals["sentences"] += result.sentences
+        totals["lemmas"] += result.lemmas
+        totals["tactics"] += len(result.records)
+        totals["seconds"] += result.seconds
+        totals["ast_parsed"] += result.ast_parsed
+        totals["ast_failed"] += result.ast_failed
+        all_records.extend(result.records)
+        status = "ok" if result.error is None else f"FAILED {result.error}"
+        print(f"{path}: {result.sentences} sentences, {result.lemmas} lemmas, "
+              f"{len(result.records)} tactic states, {result.seconds:.2f} s  {status}")
+        if result.error is not None:
+            failed_files += 1
+        for failure in result.ast_failures[:3] if args.printing_all else ():
+            print(f"  unparsed goal: {failure}")
+    print(f"total: {totals['files']} files, {totals['sentences']} sentences, "
+          f"{totals['lemmas']} lemmas, {totals['tactics']} tactic states, "
+          f"{totals['seconds']:.2f} s, {failed_files} failed")
+    if args.printing_all:
+        parsed, failed = totals["ast_parsed"], totals["ast_failed"]
+        share = 100.0 * parsed / max(1, parsed + failed)
+        print(f"Printing All ASTs: {parsed} goals parsed, {failed} not ({share:.3f}%)")
+    if args.json:
+        count = write_jsonl(all_records, args.json)
+        print(f"wrote {count} records to {args.json}")
+    return 1 if failed_files else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    coq = subparsers.add_parser("coq", help="the Coq backend (coqidetop)")
+    commands = coq.add_subparsers(dest="coq_command", required=True)
+
+    replay = commands.add_parser("replay", help="replay .v files and record tactic states")
+    replay.add_argument("files", nargs="+", help=".v files or directories")
+    _add_load_paths(replay)
+    replay.add_argument("--json", metavar="OUT", help="write the tactic records as JSON lines")
+    replay.add_argument("--printing-all", action="store_true",
+                        help="also print goals under Set Printing All and parse them")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.set_defaults(func=cmd_replay)
+
+    hammer = commands.add_parser("hammer", help="try CoqHammer (sauto/best) on lemmas")
+    hammer.add_argument("file")
+    hammer.add_argument("lemmas", nargs="*", help="lemma names (default: all)")
+    _add_load_paths(hammer)
+    hammer.add_argument("--tactic", default="best", choices=["best", "sauto", "hauto"])
+    hammer.add_argument("--timeout", type=float, default=10.0)
+    hammer.add_argument("--export", metavar="DIR", help="write proved lemmas as .v and coqc")
+    hammer.set_defaults(func=cmd_hammer)
+
+
+def cmd_hammer(args: argparse.Namespace) -> int:
+    from provergym.api import InitError, Proved, ProverError
+    from provergym.coq.hammer import HammerProver
+
+    coq_args = _load_path_args(args)
+    try:
+        prover = HammerProver(args.file, coq_args=coq_args, timeout=args.timeout,
+                              tactic=args.tactic)
+    except (InitError, ProverError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    proved = 0
+    with prover:
+        names = args.lemmas or list(prover.env.lemmas)
+        for name in names:
+            try:
+                result = prover.prove(name)
+            except (InitError, ProverError) as error:
+                print(f"{name}: error: {error}")
+                continue
+            if isinstance(result, Proved):
+                proved += 1
+                print(f"{name}: proved: {result.proof}")
+                if args.export:
+                    from provergym.coq.export import check_with_coqc, export_proof
+
+                    out = export_proof(prover.env, name, result.proof,
+                                       Path(args.export) / f"{name}.v", hammer=True)
+                    check = check_with_coqc(out, prover.env.coq_args, cwd=prover.env.cwd)
+                    print(f"  exported to {out}: coqc {'accepts' if check.ok else 'rejects'}")
+            else:
+                print(f"{name}: not proved: {result.reason[:200]}")
+    print(f"proved {proved} of {len(names)}")
+    return 0
