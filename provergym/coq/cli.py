@@ -110,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_hammer(args: argparse.Namespace) -> int:
     from provergym.api import InitError, Proved, ProverError
-    from provergym.coq.hammer import HammerProver
+    from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
 
     coq_args = _load_path_args(args)
     try:
@@ -135,7 +135,8 @@ def cmd_hammer(args: argparse.Namespace) -> int:
                     from provergym.coq.export import check_with_coqc, export_proof
 
                     out = export_proof(prover.env, name, result.proof,
-                                       Path(args.export) / f"{name}.v", hammer=True)
+                                       Path(args.export) / f"Hammer_{name}.v",
+                                       preamble=(HAMMER_IMPORT,))
                     check = check_with_coqc(out, prover.env.coq_args, cwd=prover.env.cwd)
                     print(f"  exported to {out}: coqc {'accepts' if check.ok else 'rejects'}")
             else:

@@ -276,14 +276,23 @@ class CoqFile:
             self._file_nodes.extend(nodes)
         return self._file_nodes[count - 1]
 
-    def open(self, theorem: str) -> ProofState:
-        """Load the file up to ``theorem``'s statement (and its ``Proof`` header)."""
+    def open(self, theorem: str, preamble: Sequence[str] = ()) -> ProofState:
+        """Load the file up to ``theorem``'s statement (and its ``Proof`` header).
+        ``preamble`` sentences run just before the statement (``From Hammer Require ...``)."""
         lemma = self.lemmas.get(theorem)
         if lemma is None:
+            known = ", ".join(list(self.lemmas)[:10])
             raise InitError(f"{self.path}: no lemma named {theorem!r} with a proof "
-                            f"(known: {', '.join(list(self.lemmas)[:10])}...)")
-        count = lemma.index + 1 + (lemma.proof_header is not None)
-        node = self._load(count)
+                            f"(known: {known}{'...' if len(self.lemmas) > 10 else ''})")
+        opening = [lemma.statement] + ([lemma.proof_header] if lemma.proof_header else [])
+        if preamble:
+            try:
+                node = self.session.run_many(self._load(lemma.index), [*preamble, *opening])
+            except SentenceFailed as error:
+                raise InitError(f"{self.path}:{lemma.line}: cannot open {theorem} after "
+                                f"{list(preamble)}: {error.message}") from error
+        else:
+            node = self._load(lemma.index + len(opening))
         reply = self.session.goals(node)
         if reply is None:
             raise InitError(f"{self.path}:{lemma.line}: {theorem} does not open a proof")
@@ -291,6 +300,18 @@ class CoqFile:
         self._opened[node] = opened
         self._lemma_of[node] = opened
         return self._state(node, reply)
+
+    def open_scopes(self, lemma: CoqLemma) -> list[str]:
+        """Sections and modules still open at ``lemma``'s statement, outermost first."""
+        stack: list[str] = []
+        for sentence in self.sentences[:lemma.index]:
+            opened = _SCOPE_OPEN.match(sentence.text)
+            closed = _SCOPE_CLOSE.match(sentence.text)
+            if opened:
+                stack.append(opened.group(2))
+            elif closed and closed.group(1) in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(closed.group(1)):]
+        return stack
 
     def _state(self, node: int, reply: P.GoalsReply) -> ProofState:
         reply_all = self.session.goals(node, printing_all=True) if self.printing_all else None
