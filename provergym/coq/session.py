@@ -148,6 +148,7 @@ class CoqSession:
         self.reply_timeout = reply_timeout  # for anything but a timed sentence
         self.grace = grace  # slack after a sentence's own timeout before SIGINT
         self.restarts = 0
+        self.sentences_added = 0  # Add calls: lets tests see that nothing is replayed twice
         self._nodes: dict[int, _Node] = {self.ROOT: _Node(None, "")}
         self._children: dict[tuple[int, str], int] = {}
         self._chain: list[tuple[int, int]] = []  # (node, coq state id), root first
@@ -248,6 +249,8 @@ class CoqSession:
         """Send one call and wait for its value; feedback messages go to ``self.messages``."""
         if self._process is None:
             raise _Dead()
+        if xml.startswith('<call val="Add"'):
+            self.sentences_added += 1
         self.messages = []
         try:
             self._process.stdin.write(xml.encode("utf-8"))
