@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
-from provergym.api import ProofState, Progress, Proved, Rejected
+from provergym.api import Progress, ProofState, Proved, Rejected
 from provergym.coq.env import CoqFile
 
 ENV_ID = "provergym/Coq-v0"

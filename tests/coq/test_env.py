@@ -1,0 +1,145 @@
+"""The environment: tactic filter (fast), and open/step/branch/recover on real coqidetop."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from provergym.api import Backend, InitError, Progress, Proved, Rejected
+from provergym.coq.env import CoqFile, parse_hypotheses
+from provergym.coq.tactics import check_tactic, with_timeout
+
+
+@pytest.mark.parametrize("text", [
+    "Require Import Classical.", "Axiom cheat : False.", "Definition x := 3.", "Admitted.",
+    "Abort.", "Qed.", "Set Printing All.", "Load \"evil.v\".", "Redirect \"f\" idtac.",
+    "Drop.", "Extraction nat.", "Declare ML Module \"x\".", "Local Set Foo.",
+    "#[local] Hint Resolve I : core.", "Ltac t := idtac.", "admit.", "give_up.",
+    "exact ltac:(admit).", "idtac. Qed.", "auto. Axiom f : False.", "(* c *) Admitted.",
+    "split; [admit | idtac].", "Timeout 1 admit.", "Time auto.", "", "   ",
+])
+def test_filter_refuses(text: str) -> None:
+    check = check_tactic(text)
+    assert not check.ok and check.reason
+
+
+@pytest.mark.parametrize("text,sent", [
+    ("auto", "auto."), ("intros [p q].", "intros [p q]."), ("-", "-"), ("++", "++"),
+    ("{", "{"), ("2:{", "2:{"), ("all: simpl.", "all: simpl."),
+    ("rewrite /(_ \\o _) //=.", "rewrite /(_ \\o _) //=."), ("by case: n => [|n].", None),
+    ("exact (fun x : nat => x).", None), ("now apply admissible_x.", None),
+])
+def test_filter_accepts(text: str, sent: str | None) -> None:
+    check = check_tactic(text)
+    assert check.ok, check.reason
+    assert check.sentence == (sent or text)
+
+
+def test_timeout_prefix_skips_bullets() -> None:
+    assert with_timeout("auto.", 5) == "Timeout 5 auto."
+    assert with_timeout("-", 5) == "-" and with_timeout("2:{", 5) == "2:{"
+
+
+def test_hypotheses_split() -> None:
+    assert [(h.name, h.type) for h in parse_hypotheses("n, m : nat")] == [("n", "nat"),
+                                                                          ("m", "nat")]
+    [let] = parse_hypotheses("f := fun x : nat => x : nat -> nat")
+    assert (let.name, let.body, let.type) == ("f", "fun x : nat => x", "nat -> nat")
+    [h] = parse_hypotheses("H : forall x : nat, x = x")
+    assert (h.name, h.type, h.body) == ("H", "forall x : nat, x = x", None)
+
+
+@pytest.fixture()
+def env(coq, small_v, no_leftover_coq):
+    with CoqFile(small_v, step_timeout=2.0, printing_all=True) as environment:
+        yield environment
+
+
+@pytest.mark.slow
+def test_open_step_branch_and_prove(env) -> None:
+    assert isinstance(env, Backend)
+    assert list(env.lemmas) == ["double_zero", "id_eq", "and_swap", "unicode_α", "plus_zero"]
+    start = env.open("and_swap")
+    assert start.goals[0].conclusion == "P /\\ Q -> Q /\\ P"
+    assert [h.name for h in start.goals[0].hypotheses] == ["A", "P", "Q"]  # section variable
+    intro = env.step(start, "intros [p q]")
+    assert isinstance(intro, Progress)
+    split = env.step(intro.state, "split.")
+    assert [g.conclusion for g in split.state.goals] == ["Q", "P"]
+    # Branch from the older state: it is still valid after moving on.
+    proved = env.step(intro.state, "tauto.")
+    assert isinstance(proved, Proved) and proved.proof == "Proof. intros [p q]. tauto. Qed."
+    bullet = env.step(split.state, "-")
+    first = env.step(bullet.state, "exact q.")
+    assert isinstance(first, Progress) and first.state.goals[0].data.unfocused
+    second = env.step(env.step(first.state, "-").state, "exact p.")
+    assert isinstance(second, Proved)
+    assert second.proof == "Proof. intros [p q]. split. - exact q. - exact p. Qed."
+
+
+@pytest.mark.slow
+def test_printing_all_and_ast(env) -> None:
+    state = env.open("plus_zero")
+    data = state.goals[0].data
+    assert data.printing_all.conclusion == "@eq nat (Init.Nat.add n O) n"  # Arith shadows Nat
+    assert data.ast is not None, data.ast_error
+
+
+@pytest.mark.slow
+def test_injection_never_reaches_coq(env) -> None:
+    state = env.open("double_zero")
+    added = env.session.sentences_added
+    for text in ["Admitted.", "idtac. Admitted.", "exact ltac:(admit).", "give_up.",
+                 "Axiom cheat : double 0 = 0.", "reflexivity. Qed."]:
+        assert isinstance(env.step(state, text), Rejected)
+    assert env.session.sentences_added == added
+    # A real error comes back as Coq's message, and the state stays usable.
+    wrong = env.step(state, "exact I.")
+    assert isinstance(wrong, Rejected) and "has type" in wrong.reason
+    assert isinstance(env.step(state, "reflexivity."), Proved)
+
+
+@pytest.mark.slow
+def test_open_many_lemmas_loads_the_file_once(env) -> None:
+    for name in env.lemmas:
+        env.open(name)
+    assert env.session.sentences_added <= len(env.sentences)
+    with pytest.raises(InitError, match="no lemma named"):
+        env.open("no_such_lemma")
+
+
+@pytest.mark.slow
+def test_looping_tactic_and_killed_process(env) -> None:
+    state = env.open("plus_zero")
+    looped = env.step(state, "let rec f n := f n in f 0.")
+    assert isinstance(looped, Rejected) and "Timeout" in looped.reason
+    induction = env.step(state, "induction n.")
+    os.kill(env.session.pid, signal.SIGKILL)  # killed mid-proof
+    base = env.step(induction.state, "- reflexivity.")
+    assert isinstance(base, Rejected)  # two sentences: refused, no Coq involved
+    bullet = env.step(induction.state, "-")
+    assert isinstance(bullet, Progress) and env.session.restarts == 1
+    assert bullet.state.goals[0].conclusion == "0 + 0 = 0"
+
+
+@pytest.mark.slow
+def test_gymnasium_env_passes_check_env(coq, small_v, no_leftover_coq) -> None:
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    import provergym.coq.gym  # noqa: F401  (registers provergym/Coq-v0)
+
+    environment = gym.make("provergym/Coq-v0", file=str(small_v), lemmas=["double_zero"])
+    try:
+        check_env(environment.unwrapped, skip_render_check=True)
+        obs, info = environment.reset(seed=0)
+        assert obs == "double 0 = 0" and info["lemma"] == "double_zero"
+        obs, reward, terminated, truncated, info = environment.step("Admitted.")
+        assert reward == 0 and not terminated and "rejected" in info
+        obs, reward, terminated, truncated, info = environment.step("reflexivity.")
+        assert reward == 1 and terminated and info["proof"] == "Proof. reflexivity. Qed."
+    finally:
+        environment.close()
+        environment.close()
