@@ -9,6 +9,7 @@ once ``Qed`` is accepted) or ``Rejected`` (Coq's message, or the tactic filter's
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Sequence
@@ -203,8 +204,14 @@ class _Opened:
     node: int
 
 
+_TOKENS = itertools.count(1)
+
+
 class CoqFile:
-    """The environment over one ``.v`` file. A ``Backend``: ``open(lemma)``, ``step``."""
+    """The environment over one ``.v`` file. A ``Backend``: ``open(lemma)``, ``step``.
+
+    A state's ``key`` is ``(environment token, session node)``: equal keys are the same
+    state, and a state from another environment is refused rather than misread."""
 
     name = "coq"
 
@@ -230,6 +237,7 @@ class CoqFile:
         self._opened: dict[int, _Opened] = {}  # opening node -> lemma
         self._tactic: dict[int, tuple[int, str]] = {}  # node -> (parent node, raw tactic)
         self._lemma_of: dict[int, _Opened] = {}
+        self._token = next(_TOKENS)
 
     def _find_lemmas(self) -> dict[str, CoqLemma]:
         lemmas: dict[str, CoqLemma] = {}
@@ -317,22 +325,29 @@ class CoqFile:
         reply_all = self.session.goals(node, printing_all=True) if self.printing_all else None
         opened = self._lemma_of[node]
         return ProofState(theorem=opened.lemma.name, goals=make_goals(reply, reply_all),
-                          key=node, independent=False, backend="coq")
+                          key=(self._token, node), independent=False, backend="coq")
+
+    def _node(self, state: ProofState) -> int | None:
+        key = state.key
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] == self._token
+                and key[1] in self._lemma_of):
+            return None
+        return key[1]
 
     # ------------------------------------------------------------------ stepping
 
     def tactics(self, state: ProofState) -> list[str]:
         """The tactic script from the lemma's opening to ``state``."""
         script: list[str] = []
-        node = state.key
+        node = self._node(state)
         while node in self._tactic:
             node, tactic = self._tactic[node]
             script.append(tactic)
         return script[::-1]
 
     def step(self, state: ProofState, action: str, timeout: float | None = None) -> StepResult:
-        node = state.key
-        if node not in self._lemma_of:
+        node = self._node(state)
+        if node is None:
             return Rejected("unknown state: it does not belong to this environment")
         if not state.goals:
             return Rejected("the proof is already finished")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,29 @@ def test_gymnasium_env_passes_check_env(coq, small_v, no_leftover_coq) -> None:
     finally:
         environment.close()
         environment.close()
+
+
+@pytest.mark.slow
+def test_user_project_with_coqproject(coq, tmp_path, no_leftover_coq) -> None:
+    import shutil
+
+    from provergym.coq.export import check_with_coqc
+
+    project = tmp_path / "proj"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "proj", project)
+    base = check_with_coqc(project / "theories" / "Base.v", ["-Q", "theories", "Proj"],
+                           cwd=project)
+    assert base.ok, base.output
+    with CoqFile(project / "theories" / "Use.v") as env:
+        assert env.coq_args[0] == "-Q" and env.coq_args[2] == "Proj"
+        state = env.open("triple_one")
+        assert state.goals[0].conclusion == "triple 1 = 3"
+        assert isinstance(env.step(state, "reflexivity."), Proved)
+
+
+@pytest.mark.slow
+def test_states_of_another_environment_are_refused(coq, small_v, no_leftover_coq) -> None:
+    with CoqFile(small_v) as first, CoqFile(small_v) as second:
+        state = first.open("double_zero")
+        assert isinstance(second.step(state, "reflexivity."), Rejected)
+        assert isinstance(first.step(state, "reflexivity."), Proved)
