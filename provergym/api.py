@@ -54,6 +54,8 @@ class ProofState:
     key: Hashable = field(compare=True)
     independent: bool = False
     backend: str = field(default="", compare=False)
+    # Backend-private data (e.g. the steps taken so far, for proof assembly).
+    data: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_solved(self) -> bool:
