@@ -1,0 +1,435 @@
+"""The GPT-f-style backward environment over a Metamath database.
+
+A goal is a statement such as ``|- ( ph -> ph )``. An action is a label plus a
+substitution for the label's variables; the label's conclusion is unified (as syntax
+trees) with the goal, and the result is the label's ``$e`` hypotheses, instantiated, as
+new goals. Syntactic hypotheses (``wff``/``class``/``setvar``) are closed by the grammar.
+
+Soundness rules enforced here: only statements *before* the theorem may be used (never
+the theorem itself or a later one), only the theorem's own active ``$e`` hypotheses may
+be cited, every ``$d`` condition of the label must hold in the theorem's ``$d`` set, and
+a proof is reported as :class:`~provergym.api.Proved` only after our kernel accepts it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from provergym.api import Goal, Hypothesis, InitError, Progress, ProofState, Proved, Rejected
+from provergym.metamath.database import Database, Statement, parse_database
+from provergym.metamath.grammar import Grammar, GrammarError, Node
+from provergym.metamath.kernel import Kernel, ProofError
+
+ACTION_RE = re.compile(r"\s*([A-Za-z0-9._-]+)\s*((?:\{\{.*?\}\}\s*)*)\Z", re.S)
+SUBST_RE = re.compile(r"\{\{\s*(\S+)\s*:(.*?)\}\}", re.S)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A label and an explicit substitution ``(variable, expression)``; variables fixed
+    by unifying the label's conclusion with the goal may be left out."""
+
+    label: str
+    substitution: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        parts = [self.label] + [f"{{{{ {var} : {expr} }}}}".replace("  }}", " }}")
+                                for var, expr in self.substitution]
+        return " ".join(parts)
+
+
+def parse_action(text: str) -> Action:
+    """``"ax-mp {{ ph : ( ps -> ch ) }} {{ ps : ps }}"`` -> :class:`Action`. Raises
+    ``ValueError`` with the reason for anything else."""
+    match = ACTION_RE.match(text)
+    if match is None:
+        raise ValueError(f"not an action (want 'label {{{{ var : expr }}}} ...'): {text[:80]!r}")
+    substitution = []
+    rest = match.group(2)
+    for var, expr in SUBST_RE.findall(rest):
+        substitution.append((var, " ".join(expr.split())))
+    if len(SUBST_RE.sub("", rest).split()) != 0:
+        raise ValueError(f"malformed substitution in {text[:80]!r}")
+    return Action(match.group(1), tuple(substitution))
+
+
+@dataclass(frozen=True, slots=True)
+class _Goal:
+    typecode: str
+    tree: Node
+    text: str  # "typecode symbols"
+
+
+class _Pattern:
+    """A label compiled for backward application."""
+
+    __slots__ = ("statement", "conclusion", "hyps", "var_of_float", "float_typecode",
+                 "variables", "disjoint")
+
+    def __init__(self, env: MetamathEnv, statement: Statement):
+        db, grammar = env.db, env.grammar
+        self.statement = statement
+        floats = {}
+        self.var_of_float: dict[str, str] = {}
+        self.float_typecode: dict[str, str] = {}
+        self.variables: list[str] = []
+        for label in statement.hypotheses:
+            hyp = db.statements[label]
+            if hyp.kind == "f":
+                var = hyp.body.strip()
+                floats[var] = label
+                self.var_of_float[label] = var
+                self.float_typecode[var] = hyp.typecode
+                self.variables.append(var)
+        self.conclusion = grammar.parse(statement.typecode, statement.body.split(), floats)
+        # Per hypothesis: ("f", var) or ("e", typecode, pattern tree, label)
+        self.hyps: list[tuple[Any, ...]] = []
+        for label in statement.hypotheses:
+            hyp = db.statements[label]
+            if hyp.kind == "f":
+                self.hyps.append(("f", hyp.body.strip()))
+            else:
+                self.hyps.append(("e", hyp.typecode,
+                                  grammar.parse(hyp.typecode, hyp.body.split(), floats), label))
+        self.disjoint = sorted(statement.disjoint)
+
+
+class _Theorem:
+    """What one theorem's proof may use."""
+
+    __slots__ = ("statement", "floats", "essentials", "disjoint", "var_of_float",
+                 "hypotheses", "active_vars")
+
+    def __init__(self, env: MetamathEnv, statement: Statement):
+        db = env.db
+        self.statement = statement
+        scope = statement.scope
+        self.floats: dict[str, str] = {}
+        self.essentials: dict[str, _Goal] = {}
+        hyp_list = []
+        for label in scope.hypotheses if scope else ():
+            hyp = db.statements[label]
+            if hyp.kind == "f":
+                self.floats[hyp.body.strip()] = label
+        for label in scope.hypotheses if scope else ():
+            hyp = db.statements[label]
+            if hyp.kind == "e":
+                self.essentials[label] = env._goal(hyp.typecode, hyp.body.split(), self.floats)
+                hyp_list.append(Hypothesis(label, self.essentials[label].text))
+        self.hypotheses = tuple(hyp_list)
+        self.var_of_float = {label: var for var, label in self.floats.items()}
+        self.active_vars = frozenset(self.floats)
+        self.disjoint = scope.disjoint if scope else frozenset()
+
+
+# A step taken, for proof assembly: the label, and per hypothesis of the label either
+# the syntax proof (tuple of labels) or None for a logical sub-goal proved later.
+_Entry = tuple[str, tuple[tuple[str, ...] | None, ...]]
+
+
+class MetamathEnv:
+    """The backward environment (a :class:`~provergym.api.Backend`) for one database."""
+
+    name = "metamath"
+
+    def __init__(self, db: Database | str | os.PathLike[str], grammar: Grammar | None = None,
+                 kernel: Kernel | None = None):
+        if not isinstance(db, Database):
+            db = parse_database(db)
+        self.db = db
+        self.grammar = grammar or Grammar(db)
+        self.kernel = kernel or Kernel(db)
+        self.syntax_typecodes = frozenset(self.grammar.syntax_typecodes)
+        self._patterns: dict[str, _Pattern | str] = {}
+        self._theorems: dict[str, _Theorem] = {}
+        self._parse_cache: dict[tuple[str, str, int], Node | str] = {}
+        self._text_cache: dict[Node, str] = {}
+
+    # -- helpers ------------------------------------------------------------------------
+    def _text(self, tree: Node) -> str:
+        text = self._text_cache.get(tree)
+        if text is None:
+            text = " ".join(self.grammar.symbols_of(tree))
+            if len(self._text_cache) > 200_000:
+                self._text_cache.clear()
+            self._text_cache[tree] = text
+        return text
+
+    def _goal(self, typecode: str, symbols: list[str], floats: dict[str, str]) -> _Goal:
+        tree = self.grammar.parse(typecode, symbols, floats)
+        return _Goal(typecode, tree, f"{typecode} {' '.join(symbols)}".rstrip())
+
+    def _make_goal(self, typecode: str, tree: Node) -> _Goal:
+        return _Goal(typecode, tree, f"{typecode} {self._text(tree)}".rstrip())
+
+    def theorem(self, label: str) -> _Theorem:
+        found = self._theorems.get(label)
+        if found is None:
+            statement = self.db.statements.get(label)
+            if statement is None:
+                raise InitError(f"{self.db.path}: no statement labelled {label!r}")
+            if statement.kind != "p":
+                raise InitError(f"{self.db.path}: {label!r} is a ${statement.kind}, not a $p")
+            try:
+                found = self._theorems[label] = _Theorem(self, statement)
+            except GrammarError as error:
+                raise InitError(f"{label}: a hypothesis does not parse: {error}") from None
+        return found
+
+    def pattern(self, label: str) -> _Pattern | str:
+        """The compiled label, or the reason it cannot be used backwards."""
+        found = self._patterns.get(label)
+        if found is None:
+            statement = self.db.statements[label]
+            try:
+                found = _Pattern(self, statement)
+            except GrammarError as error:
+                found = f"{label}'s statement does not parse: {error}"
+            self._patterns[label] = found
+        return found
+
+    def _state(self, theorem: _Theorem, goals: tuple[_Goal, ...], trail: Any,
+               rooted: bool) -> ProofState:
+        public = tuple(Goal(g.text, theorem.hypotheses, data=g.tree) for g in goals)
+        key = (theorem.statement.label, tuple(g.text for g in goals))
+        return ProofState(theorem.statement.label, public, key, independent=True,
+                          backend=self.name, data=(goals, trail, rooted))
+
+    # -- the API ------------------------------------------------------------------------
+    def open(self, theorem: str) -> ProofState:
+        info = self.theorem(theorem)
+        statement = info.statement
+        try:
+            goal = self._goal(statement.typecode, statement.body.split(), info.floats)
+        except GrammarError as error:
+            raise InitError(f"{theorem}: its statement does not parse: {error}") from None
+        return self._state(info, (goal,), None, True)
+
+    def goal_state(self, theorem: str, goal: str) -> ProofState:
+        """A state whose single goal is ``goal`` (text), in ``theorem``'s context."""
+        info = self.theorem(theorem)
+        symbols = goal.split()
+        if not symbols:
+            raise ValueError("empty goal")
+        return self._state(info, (self._goal(symbols[0], symbols[1:], info.floats),), None, False)
+
+    def split(self, state: ProofState) -> tuple[ProofState, ...]:
+        """One state per open goal: Metamath goals are independent (an AND node)."""
+        goals, trail, rooted = state.data
+        if len(goals) == 1 and trail is None:
+            return (state,)
+        info = self.theorem(state.theorem)
+        return tuple(self._state(info, (goal,), None, False) for goal in goals)
+
+    def close(self) -> None:
+        self._text_cache.clear()
+        self._parse_cache.clear()
+
+    def step(self, state: ProofState, action: str | Action) -> Progress | Proved | Rejected:
+        """Apply ``action`` to the first goal of ``state``."""
+        if not state.goals:
+            return Rejected("no goals left")
+        if isinstance(action, str):
+            try:
+                action = parse_action(action)
+            except ValueError as error:
+                return Rejected(str(error))
+        info = self.theorem(state.theorem)
+        goals, trail, rooted = state.data
+        result = self._apply(info, goals[0], action)
+        if isinstance(result, str):
+            return Rejected(result)
+        new_goals, entry = result
+        remaining = tuple(new_goals) + goals[1:]
+        trail = (entry, trail)
+        if remaining:
+            return Progress(self._state(info, remaining, trail, rooted))
+        return self._finish(info, trail, rooted)
+
+    # -- applying a label -----------------------------------------------------------------
+    def _apply(self, info: _Theorem, goal: _Goal, action: Action) -> tuple[list[_Goal], _Entry] | str:
+        label = action.label
+        statement = self.db.statements.get(label)
+        if statement is None:
+            return f"unknown label {label!r}"
+        if statement.kind == "e":
+            if label not in info.essentials:
+                return f"hypothesis {label!r} is not one of {info.statement.label}'s hypotheses"
+            if action.substitution:
+                return f"hypothesis {label!r} takes no substitution"
+            if info.essentials[label].text != goal.text:
+                return f"hypothesis {label} states '{info.essentials[label].text}', not the goal"
+            return [], (label, ())
+        if statement.kind == "f":
+            return f"{label!r} is a variable's type ($f); syntactic goals are closed automatically"
+        if statement.index >= info.statement.index:
+            if label == info.statement.label:
+                return f"{label!r} is the theorem being proved"
+            return f"{label!r} comes after {info.statement.label} in the database"
+        pattern = self.pattern(label)
+        if isinstance(pattern, str):
+            return pattern
+        if statement.typecode != goal.typecode:
+            return f"{label} proves a '{statement.typecode}' statement, the goal is '{goal.typecode}'"
+        sigma: dict[str, Node] = {}
+        if not self._match(pattern, pattern.conclusion, goal.tree, sigma):
+            return f"{label}'s conclusion does not unify with the goal"
+        for var, expression in action.substitution:
+            typecode = pattern.float_typecode.get(var)
+            if typecode is None:
+                return f"{var!r} is not a variable of {label}"
+            if var in sigma:
+                if self._text(sigma[var]) != expression:
+                    return (f"substitution {var} : {expression} contradicts the unifier "
+                            f"({var} : {self._text(sigma[var])})")
+                continue
+            tree = self._parse_expression(typecode, expression, info)
+            if isinstance(tree, str):
+                return tree
+            sigma[var] = tree
+        missing = [v for v in pattern.variables if v not in sigma]
+        if missing:
+            return f"unbound variable(s) left: {', '.join(missing)} (give them as {{{{ var : expr }}}})"
+        # $d: every pair the label requires must hold for the substituted expressions.
+        if pattern.disjoint:
+            var_sets = {}
+            for x, y in pattern.disjoint:
+                for v in (x, y):
+                    if v not in var_sets:
+                        var_sets[v] = self._variables(sigma[v], info)
+                for a in var_sets[x]:
+                    for b in var_sets[y]:
+                        if a == b:
+                            return f"$d {x} {y} of {label} is violated: both contain {a}"
+                        if ((a, b) if a < b else (b, a)) not in info.disjoint:
+                            return (f"$d {x} {y} of {label} needs $d {a} {b}, which "
+                                    f"{info.statement.label} does not have")
+        new_goals: list[_Goal] = []
+        proofs: list[tuple[str, ...] | None] = []
+        for hyp in pattern.hyps:
+            if hyp[0] == "f":
+                proofs.append(tuple(sigma[hyp[1]].rpn()))
+                continue
+            _, typecode, hyp_pattern, _hyp_label = hyp
+            tree = self._instantiate(pattern, hyp_pattern, sigma)
+            if typecode in self.syntax_typecodes:
+                proofs.append(tuple(tree.rpn()))  # a syntactic hypothesis: the grammar closes it
+            else:
+                new_goals.append(self._make_goal(typecode, tree))
+                proofs.append(None)
+        return new_goals, (label, tuple(proofs))
+
+    def _match(self, pattern: _Pattern, p: Node, t: Node, sigma: dict[str, Node]) -> bool:
+        var = pattern.var_of_float.get(p.label)
+        if var is not None:
+            bound = sigma.get(var)
+            if bound is None:
+                sigma[var] = t
+                return True
+            return bound == t
+        if p.label != t.label or len(p.children) != len(t.children):
+            return False
+        return all(self._match(pattern, pc, tc, sigma) for pc, tc in zip(p.children, t.children))
+
+    def _instantiate(self, pattern: _Pattern, p: Node, sigma: dict[str, Node]) -> Node:
+        var = pattern.var_of_float.get(p.label)
+        if var is not None:
+            return sigma[var]
+        if not p.children:
+            return p
+        return Node(p.label, tuple(self._instantiate(pattern, c, sigma) for c in p.children))
+
+    def _variables(self, tree: Node, info: _Theorem) -> set[str]:
+        found = set()
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            if node.children:
+                stack.extend(node.children)
+            else:
+                var = info.var_of_float.get(node.label)
+                if var is not None:
+                    found.add(var)
+        return found
+
+    def _parse_expression(self, typecode: str, expression: str, info: _Theorem) -> Node | str:
+        key = (typecode, expression, id(info))
+        found = self._parse_cache.get(key)
+        if found is None:
+            symbols = expression.split()
+            unknown = [s for s in symbols if s in self.db.variables and s not in info.active_vars]
+            if unknown:
+                found = f"variable {unknown[0]!r} is not active in {info.statement.label}'s scope"
+            else:
+                try:
+                    found = self.grammar.parse(typecode, symbols, info.floats)
+                except GrammarError as error:
+                    found = f"unparsable expression for a {typecode}: {error}"
+            if len(self._parse_cache) > 100_000:
+                self._parse_cache.clear()
+            self._parse_cache[key] = found
+        return found
+
+    # -- assembling and checking ------------------------------------------------------------
+    def assemble(self, trail: Any) -> list[str]:
+        """The normal (RPN) proof from a trail of steps in pre-order."""
+        entries: list[_Entry] = []
+        while trail is not None:
+            entries.append(trail[0])
+            trail = trail[1]
+        entries.reverse()
+        position = 0
+        out: list[str] = []
+
+        # Iterative pre-order rebuild: each entry's logical sub-goals are the next entries.
+        def build() -> None:
+            nonlocal position
+            work: list[Any] = [("entry",)]
+            while work:
+                item = work.pop()
+                if item[0] == "emit":
+                    out.append(item[1])
+                    continue
+                if item[0] == "syntax":
+                    out.extend(item[1])
+                    continue
+                if position >= len(entries):
+                    raise ProofError("the steps taken do not close every goal")
+                label, proofs = entries[position]
+                position += 1
+                work.append(("emit", label))
+                for proof in reversed(proofs):
+                    work.append(("entry",) if proof is None else ("syntax", proof))
+
+        build()
+        if position != len(entries):
+            raise ProofError("more steps than goals")
+        return out
+
+    def _finish(self, info: _Theorem, trail: Any, rooted: bool) -> Proved | Rejected:
+        try:
+            proof = self.assemble(trail)
+            # Only a proof of the theorem's own statement can be checked by the kernel; a
+            # sub-goal's proof is checked when the search replays it from the root.
+            if rooted:
+                self.kernel.verify_normal(info.statement.label, proof)
+        except ProofError as error:
+            return Rejected(f"internal error: the assembled proof fails the kernel: {error}")
+        return Proved(" ".join(proof))
+
+    def prove(self, theorem: str, actions: list[str | Action]) -> Proved | Rejected:
+        """Run ``actions`` from ``open(theorem)``, always on the first goal."""
+        state = self.open(theorem)
+        for number, action in enumerate(actions, 1):
+            result = self.step(state, action)
+            if isinstance(result, Rejected):
+                return Rejected(f"step {number} ({action}): {result.reason}")
+            if isinstance(result, Proved):
+                if number != len(actions):
+                    return Rejected(f"proved after {number} of {len(actions)} steps")
+                return result
+            state = result.state
+        return Rejected(f"{len(state.goals)} goal(s) left open")
