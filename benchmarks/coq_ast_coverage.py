@@ -1,7 +1,7 @@
 """How many ``Set Printing All`` goals the term grammar parses (target: at least 99.9%).
 
 It replays .v files through coqidetop (a small driver of its own: Add and Goal after each
-sentence, with ``Set Printing All`` and a huge ``Printing Width``), collects every
+sentence, with ``Set Printing All`` and a huge ``Printing Width`` and ``Printing Depth``), collects every
 hypothesis and conclusion of every goal, parses them with ``provergym.coq.terms`` and
 prints the count parsed out of the total, the speed, and every failure (none is dropped).
 
@@ -49,7 +49,8 @@ DEFAULT_FILES = [
     MATHCOMP / "bigop.v",
     MATHCOMP / "finset.v",
 ]
-PREAMBLE = ["Set Printing All.", "Set Printing Width 100000."]
+# Printing Depth: past it (50 by default) Coq elides subterms as "...".
+PREAMBLE = ["Set Printing All.", "Set Printing Width 100000.", "Set Printing Depth 1000000."]
 READ_TIMEOUT = 60.0  # seconds for one answer; a sentence of the library never takes this long
 
 
@@ -138,6 +139,23 @@ def harvest(path: Path) -> tuple[list[dict[str, str]], str]:
     return records, error
 
 
+RARE_CONSTRUCTS = ("fix ", "cofix ", "let ", " in ", " as ", "?", ":=", "struct", "%", "<:")
+
+
+def sample_fixture(records: list[dict[str, str]], size: int) -> list[dict[str, str]]:
+    """A deterministic sample that over-represents rare constructs (a quarter of it) and
+    keeps the shortest texts out of the way of the size budget."""
+    chooser = random.Random(0)
+    short = [r for r in records if len(r["text"]) <= 2000]
+    rare = [r for r in short if any(c in r["text"].replace("\xa0", " ")
+                                    for c in RARE_CONSTRUCTS)]
+    picked = chooser.sample(rare, min(size // 4, len(rare)))
+    chosen = {id(r) for r in picked}
+    rest = [r for r in short if id(r) not in chosen]
+    picked += chooser.sample(rest, min(size - len(picked), len(rest)))
+    return picked
+
+
 def parse_all(records: list[dict[str, str]]) -> tuple[int, list[tuple[dict[str, str], str]], float]:
     from provergym.coq.terms import TermParseError, parse_hypothesis, parse_term
 
@@ -183,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dump:
         args.dump.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     if args.fixture:
-        sample = random.Random(0).sample(records, min(args.fixture_size, len(records)))
+        sample = sample_fixture(records, args.fixture_size)
         # One record per paragraph: "kind<TAB>file" then the text (newlines kept), then
         # a line with a lone form feed.
         args.fixture.write_text("".join(f"{r['kind']}\t{r['file']}\n{r['text']}\n\f\n"

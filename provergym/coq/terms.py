@@ -23,6 +23,9 @@ and ``term_to_text`` prints a term back in the same syntax, so that
 from __future__ import annotations
 
 import dataclasses
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -423,7 +426,10 @@ class _Builder(Transformer):
         return reference
 
     def pattern_name(self, children: list) -> Pattern:
-        return PatVar(_name(children[0]))
+        name = str(children[0])
+        if "." in name or "@{" in name:  # a qualified name cannot be a variable
+            return PatConstructor(self.pattern_head(children))
+        return PatVar(name)
 
     def pattern_explicit(self, children: list) -> Pattern:
         return PatConstructor(self.pattern_head(children))
@@ -511,7 +517,11 @@ def _parse(text: str, start: str) -> object:
     try:
         return _parser().parse(text, start=start)
     except UnexpectedCharacters as error:
-        raise TermParseError("unexpected character", text, error.pos_in_stream) from None
+        position = error.pos_in_stream
+        if text.startswith("...", position):
+            raise TermParseError("Coq elided a subterm as '...' (raise Printing Depth)", text,
+                                 position) from None
+        raise TermParseError("unexpected character", text, position) from None
     except UnexpectedToken as error:
         token = error.token
         position = getattr(token, "start_pos", None)
@@ -543,9 +553,23 @@ def parse_hypothesis(text: str) -> HypothesisTerms:
 
 # --- Bound names: Ref -> Var --------------------------------------------------------------
 
+@contextmanager
+def _deep_recursion(limit: int = 20000) -> Iterator[None]:
+    """The walks over a term recurse once per level (sexpdata's too); goals nest a few
+    hundred levels at most (unary numbers), so lift Python's default limit of 1000 while
+    one runs, and put it back after."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
 def _resolve_checked(term: Term, bound: frozenset[str], text: str) -> Term:
     try:
-        return _resolve(term, bound)
+        with _deep_recursion():
+            return _resolve(term, bound)
     except RecursionError:
         raise TermParseError("term nested too deeply", text, None) from None
 
@@ -677,7 +701,8 @@ def term_to_sexp(term: Term | Pattern | HypothesisTerms) -> str:
     Each node is ``(ClassName field ...)`` in field order; strings are quoted, tuples are
     lists, and None/True/False are the symbols ``None``/``true``/``false``."""
     try:
-        return sexpdata.dumps(_to_data(term))
+        with _deep_recursion():
+            return sexpdata.dumps(_to_data(term))
     except RecursionError:
         raise ValueError("term nested too deeply to write") from None
 
@@ -685,7 +710,8 @@ def term_to_sexp(term: Term | Pattern | HypothesisTerms) -> str:
 def sexp_to_term(text: str) -> Term:
     """The inverse of :func:`term_to_sexp`."""
     # nil/true=None: sexpdata must not turn the symbols ``nil`` or ``t`` into Python values.
-    return _from_data(sexpdata.loads(text, nil=None, true=None))  # type: ignore[return-value]
+    with _deep_recursion():
+        return _from_data(sexpdata.loads(text, nil=None, true=None))  # type: ignore[return-value]
 
 
 # --- Printing back ------------------------------------------------------------------------
