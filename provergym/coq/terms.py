@@ -537,14 +537,20 @@ def _parse(text: str, start: str) -> object:
         raise TermParseError(str(error), text, None) from None
 
 
+# Goals repeat from one proof step to the next (the same hypotheses, the same side goals),
+# and terms are immutable, so a parsed term can be shared.
+@lru_cache(maxsize=1 << 16)
 def parse_term(text: str) -> Term:
-    """Parse one term printed under ``Set Printing All``; raises :class:`TermParseError`."""
+    """Parse one term printed under ``Set Printing All``; raises :class:`TermParseError`.
+    Results are cached by text (terms are immutable)."""
     term = _parse(text, "start")
     return _resolve_checked(term, frozenset(), text)
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_hypothesis(text: str) -> HypothesisTerms:
-    """Parse a context entry: ``n, m : nat`` or ``x := v : T`` (as coqidetop prints it)."""
+    """Parse a context entry: ``n, m : nat`` or ``x := v : T`` (as coqidetop prints it).
+    Results are cached by text."""
     entry = _parse(text, "hypothesis")
     assert isinstance(entry, HypothesisTerms)
     body = None if entry.body is None else _resolve_checked(entry.body, frozenset(), text)
