@@ -11,8 +11,9 @@ prints the count parsed out of the total, the speed, and every failure (none is 
     python3 benchmarks/coq_ast_coverage.py --load harvest.json   # parse saved strings only
     python3 benchmarks/coq_ast_coverage.py --fixture tests/coq/fixtures/terms_goals.txt
 
-A replay corpus from elsewhere can be checked with ``--load`` too: a JSON list of
-``{"file": ..., "kind": "hyp"|"goal", "text": ...}`` objects, or a list of strings.
+The goals of a replay can be checked with ``--replay-jsonl`` (the JSONL written by
+``provergym coq replay`` with Printing All goals), and saved strings with ``--load``: a JSON
+list of ``{"file": ..., "kind": "hyp"|"goal"|"term", "text": ...}`` objects, or of strings.
 """
 
 from __future__ import annotations
@@ -139,6 +140,28 @@ def harvest(path: Path) -> tuple[list[dict[str, str]], str]:
     return records, error
 
 
+def read_replay_jsonl(path: Path) -> list[dict[str, str]]:
+    """The distinct Printing All strings of a replay JSONL (one tactic record a line, with
+    ``printing_all`` goals whose hypotheses are already split into name, type and body)."""
+    records: list[dict[str, str]] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as stream:
+        for line in stream:
+            tactic = json.loads(line)
+            for goal in tactic["goals_before"] + tactic["goals_after"]:
+                printed = goal.get("printing_all")
+                if printed is None:
+                    continue
+                texts = [printed["conclusion"]]
+                for hypothesis in printed["hypotheses"]:
+                    texts += [hypothesis["type"]] + [hypothesis["body"]] * bool(hypothesis["body"])
+                for text in texts:
+                    if text not in seen:
+                        seen.add(text)
+                        records.append({"file": tactic["file"], "kind": "term", "text": text})
+    return records
+
+
 RARE_CONSTRUCTS = ("fix ", "cofix ", "let ", " in ", " as ", "?", ":=", "struct", "%", "<:")
 
 
@@ -178,12 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=1, help="coqidetop processes")
     parser.add_argument("--dump", type=Path, help="save the harvested strings as JSON")
     parser.add_argument("--load", type=Path, help="parse strings saved earlier, no harvest")
+    parser.add_argument("--replay-jsonl", type=Path,
+                        help="parse the Printing All goals of `provergym coq replay` JSONL")
     parser.add_argument("--fixture", type=Path, help="write a sample of strings for tests")
     parser.add_argument("--fixture-size", type=int, default=400)
     args = parser.parse_args(argv)
 
     errors: list[str] = []
-    if args.load:
+    if args.replay_jsonl:
+        records = read_replay_jsonl(args.replay_jsonl)
+    elif args.load:
         loaded = json.loads(args.load.read_text(encoding="utf-8"))
         records = [r if isinstance(r, dict) else {"file": "?", "kind": "goal", "text": r}
                    for r in loaded]
