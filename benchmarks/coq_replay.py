@@ -32,9 +32,16 @@ CORPUS_DIRS = [STDLIB / d for d in ("Arith", "Bool", "Lists", "Logic", "Relation
                                     "Structures", "ZArith", "NArith")] + [MATHCOMP]
 
 
+def load_paths(path: Path) -> list[str]:
+    """mathcomp files that ``Require`` siblings by short name (all_ssreflect.v) need their
+    library bound as it was when mathcomp was built."""
+    return ["-R", str(MATHCOMP), "mathcomp.ssreflect"] if MATHCOMP in path.parents else []
+
+
 def coqc_seconds(path: Path, out_dir: Path) -> float:
     start = time.perf_counter()
-    subprocess.run(["coqc", "-q", str(path), "-o", str(out_dir / (path.stem + ".vo"))],
+    subprocess.run(["coqc", "-q", *load_paths(path), str(path), "-o",
+                    str(out_dir / (path.stem + ".vo"))],
                    check=True, capture_output=True, timeout=1200)
     return time.perf_counter() - start
 
@@ -55,7 +62,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for path in tqdm(files, unit="file", disable=len(files) < 5):
             anchor = None if args.no_coqc else coqc_seconds(path, Path(tmp))
-            result = replay_file(path, printing_all=args.printing_all, progress=False)
+            result = replay_file(path, load_paths(path), printing_all=args.printing_all,
+                                 progress=False)
             if result.error:
                 failures.append(result.error)
             totals["sentences"] += result.sentences
