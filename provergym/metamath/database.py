@@ -56,6 +56,9 @@ class Statement:
     disjoint: frozenset[tuple[str, str]] = frozenset()  # mandatory $d pairs, x < y
     scope: Scope | None = None  # $p only
     proof: str | None = None  # $p only: the raw proof text between $= and $.
+    # $f/$e only: the index of the first statement after its ${ $} block closes; the
+    # hypothesis is active for the statements with index in (index, active_until).
+    active_until: int = 1 << 62
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -277,6 +280,10 @@ class _Parser:
             self.active_symbols.discard(var)
         for var in new_floats:
             del self.float_of[var]
+        end = len(self.statements)
+        statements = self.statements
+        for label in self.active_hyps[n_hyps:]:
+            statements[label].active_until = end
         del self.active_hyps[n_hyps:]
         del self.active_ess[n_ess:]
         self.active_dv = dv
