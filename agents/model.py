@@ -5,7 +5,7 @@ attention: RoPE needs no learned position table, and SDPA uses flash kernels on 
 Input and output embeddings are tied, which keeps the word-level Metamath vocabulary
 (tens of thousands of labels) affordable in the small sizes.
 
-Parameter counts (with an 8k vocabulary): tiny 1.4M, small 24.5M, base 104M; the
+Parameter counts (with an 8k vocabulary): tiny 1.5M, small 24.6M, base 105M; the
 word-level Metamath vocabulary adds ``vocab * hidden`` on top.
 """
 
@@ -30,7 +30,7 @@ SIZES: dict[str, ModelSize] = {
     # tiny: a few minutes on 2 CPU cores, for the demo and CI.
     "tiny": ModelSize(hidden=128, layers=2, heads=4, intermediate=384, context=256),
     "small": ModelSize(hidden=512, layers=6, heads=8, intermediate=1536, context=512),
-    "base": ModelSize(hidden=768, layers=12, heads=12, intermediate=2304, context=1024),
+    "base": ModelSize(hidden=768, layers=12, heads=12, intermediate=2560, context=1024),
 }
 
 

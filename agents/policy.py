@@ -5,9 +5,10 @@
   deterministic and returns the ``n`` most likely sequences, which is what best-first
   search and top-k evaluation want. ``strategy="sample"`` draws ``oversample * n``
   sequences in one batch instead (more diverse, for larger n). Either way, the candidates
-  are decoded, deduplicated, unfinished ones (no eos) dropped, and each is re-scored
-  exactly: its log-probability is ``log p(action tokens + eos | prompt)``, summed, not
-  length-normalised, so figures from both strategies mean the same thing.
+  are decoded and deduplicated, unfinished (no eos) or ill-formed ones
+  (``TaskSpec.well_formed``) are dropped, and each is re-scored exactly: its
+  log-probability is ``log p(action tokens + eos | prompt)``, summed, not length-normalised,
+  so figures from both strategies mean the same thing.
 - ``value(goal)``: a score from the VALUE prompt's bucket distribution: the expected
   ``-log2(steps left)`` (0 means "one step to go"; higher is better).
 - ``classify(goal)`` (Coq): GamePad's tactic-class task scored from the CLASS prompt, and
@@ -25,9 +26,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from provergym.api import ProofState
-
 from agents.tasks import CLASS, GOAL, PROOFSTEP, VALUE, TaskSpec, get_task, goal_text
+from provergym.api import ProofState
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -141,7 +141,8 @@ class Policy:
                     continue  # ran out of room: not a whole action
                 tokens = tokens[: tokens.index(self.tokenizer.eos_token_id)]
                 text = " ".join(self.tokenizer.decode(tokens, skip_special_tokens=True).split())
-                if text and text not in actions:
+                well_formed = self.task.well_formed is None or self.task.well_formed(text)
+                if text and well_formed and text not in actions:
                     actions.append(text)
             scores = self.score(goal, actions)
             ranked = sorted(zip(actions, scores), key=lambda pair: -pair[1])

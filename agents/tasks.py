@@ -17,6 +17,7 @@ bucket is one token: scoring the options is one forward pass (see ``policy.Polic
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -85,6 +86,9 @@ class TaskSpec:
     state_text: Callable[[ProofState], str]
     corpus_command: str  # what to run when the corpus is missing
     has_class: bool = False
+    # A cheap syntactic filter on generated actions, so that search spends no prover call
+    # on text that cannot be an action. None: any non-empty text.
+    well_formed: Callable[[str], bool] | None = None
 
 
 def _normalize(text: str) -> str:
@@ -106,6 +110,16 @@ def _metamath_example(record: Mapping[str, Any]) -> Example:
         action=_normalize(record["action"]),
         value_label=STEP_BUCKET_LABELS[steps_bucket(int(record["steps_left"]))],
     )
+
+
+# A label, then zero or more "{{ variable : expression }}" groups (an expression may be
+# empty: miu.mm needs empty substitutions).
+_MM_ACTION = re.compile(r"[^\s{}]+(?: \{\{ [^\s{}]+ :(?: (?!\{\{|\}\})\S+)* \}\})*")
+
+
+def metamath_well_formed(action: str) -> bool:
+    """Whether ``action`` has the shape ``label {{ v : expr }} ...``."""
+    return _MM_ACTION.fullmatch(action) is not None
 
 
 def _metamath_state_text(state: ProofState) -> str:
@@ -152,6 +166,7 @@ TASKS: dict[str, TaskSpec] = {
         to_example=_metamath_example,
         state_text=_metamath_state_text,
         corpus_command="provergym corpus build metamath",
+        well_formed=metamath_well_formed,
     ),
     "coq": TaskSpec(
         name="coq",

@@ -76,6 +76,9 @@ class TrainConfig:
     word_min_frequency: int = 1
     max_train_records: int = 0  # 0: all; else a seeded random subset (for CPU runs)
     progress: bool = True
+    # CPU only: torch threads (0: torch's default). On a shared machine 1 thread can be
+    # several times faster than 2 competing ones (measured 2.3 ms vs 14.9 ms per matmul).
+    cpu_threads: int = 0
 
 
 # Per-size defaults; anything can still be overridden.
@@ -426,6 +429,8 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
         gradient_accumulation_steps=config.grad_accum,
     )
     main = accelerator.is_main_process
+    if config.cpu_threads and accelerator.device.type == "cpu":
+        torch.set_num_threads(config.cpu_threads)
     set_seed(config.seed)
     corpus = load_corpus(task, config.data_dir)
     train_split = corpus["train"]
