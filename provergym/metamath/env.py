@@ -61,6 +61,7 @@ class _Goal:
     typecode: str
     tree: Node
     text: str  # "typecode symbols"
+    public: Goal  # what the ProofState shows, built once
 
 
 class _Pattern:
@@ -126,8 +127,8 @@ class _Theorem:
 
 
 # A step taken, for proof assembly: the label, and per hypothesis of the label either
-# the syntax proof (tuple of labels) or None for a logical sub-goal proved later.
-_Entry = tuple[str, tuple[tuple[str, ...] | None, ...]]
+# the syntax tree of its substitution or None for a logical sub-goal proved later.
+_Entry = tuple[str, tuple[Node | None, ...]]
 
 
 class MetamathEnv:
@@ -146,24 +147,19 @@ class MetamathEnv:
         self._patterns: dict[str, _Pattern | str] = {}
         self._theorems: dict[str, _Theorem] = {}
         self._parse_cache: dict[tuple[str, str, int], Node | str] = {}
-        self._text_cache: dict[Node, str] = {}
 
     # -- helpers ------------------------------------------------------------------------
     def _text(self, tree: Node) -> str:
-        text = self._text_cache.get(tree)
-        if text is None:
-            text = " ".join(self.grammar.symbols_of(tree))
-            if len(self._text_cache) > 200_000:
-                self._text_cache.clear()
-            self._text_cache[tree] = text
-        return text
+        return self.grammar.text(tree)
 
-    def _goal(self, typecode: str, symbols: list[str], floats: dict[str, str]) -> _Goal:
+    def _goal(self, typecode: str, symbols: list[str], floats: dict[str, str],
+              hypotheses: tuple[Hypothesis, ...] = ()) -> _Goal:
         tree = self.grammar.parse(typecode, symbols, floats)
-        return _Goal(typecode, tree, f"{typecode} {' '.join(symbols)}".rstrip())
+        return self._make_goal(typecode, tree, hypotheses)
 
-    def _make_goal(self, typecode: str, tree: Node) -> _Goal:
-        return _Goal(typecode, tree, f"{typecode} {self._text(tree)}".rstrip())
+    def _make_goal(self, typecode: str, tree: Node, hypotheses: tuple[Hypothesis, ...]) -> _Goal:
+        text = f"{typecode} {self._text(tree)}".rstrip()
+        return _Goal(typecode, tree, text, Goal(text, hypotheses, data=tree))
 
     def theorem(self, label: str) -> _Theorem:
         found = self._theorems.get(label)
@@ -193,8 +189,8 @@ class MetamathEnv:
 
     def _state(self, theorem: _Theorem, goals: tuple[_Goal, ...], trail: Any,
                rooted: bool) -> ProofState:
-        public = tuple(Goal(g.text, theorem.hypotheses, data=g.tree) for g in goals)
-        key = (theorem.statement.label, tuple(g.text for g in goals))
+        public = tuple([g.public for g in goals])
+        key = (theorem.statement.label, tuple([g.text for g in goals]))
         return ProofState(theorem.statement.label, public, key, independent=True,
                           backend=self.name, data=(goals, trail, rooted))
 
@@ -203,7 +199,8 @@ class MetamathEnv:
         info = self.theorem(theorem)
         statement = info.statement
         try:
-            goal = self._goal(statement.typecode, statement.body.split(), info.floats)
+            goal = self._goal(statement.typecode, statement.body.split(), info.floats,
+                              info.hypotheses)
         except GrammarError as error:
             raise InitError(f"{theorem}: its statement does not parse: {error}") from None
         return self._state(info, (goal,), None, True)
@@ -214,7 +211,8 @@ class MetamathEnv:
         symbols = goal.split()
         if not symbols:
             raise ValueError("empty goal")
-        return self._state(info, (self._goal(symbols[0], symbols[1:], info.floats),), None, False)
+        goal = self._goal(symbols[0], symbols[1:], info.floats, info.hypotheses)
+        return self._state(info, (goal,), None, False)
 
     def split(self, state: ProofState) -> tuple[ProofState, ...]:
         """One state per open goal: Metamath goals are independent (an AND node)."""
@@ -225,7 +223,6 @@ class MetamathEnv:
         return tuple(self._state(info, (goal,), None, False) for goal in goals)
 
     def close(self) -> None:
-        self._text_cache.clear()
         self._parse_cache.clear()
 
     def step(self, state: ProofState, action: str | Action) -> Progress | Proved | Rejected:
@@ -308,17 +305,17 @@ class MetamathEnv:
                             return (f"$d {x} {y} of {label} needs $d {a} {b}, which "
                                     f"{info.statement.label} does not have")
         new_goals: list[_Goal] = []
-        proofs: list[tuple[str, ...] | None] = []
+        proofs: list[Node | None] = []  # syntax trees; their proofs are made at assembly
         for hyp in pattern.hyps:
             if hyp[0] == "f":
-                proofs.append(tuple(sigma[hyp[1]].rpn()))
+                proofs.append(sigma[hyp[1]])
                 continue
             _, typecode, hyp_pattern, _hyp_label = hyp
             tree = self._instantiate(pattern, hyp_pattern, sigma)
             if typecode in self.syntax_typecodes:
-                proofs.append(tuple(tree.rpn()))  # a syntactic hypothesis: the grammar closes it
+                proofs.append(tree)  # a syntactic hypothesis: the grammar closes it
             else:
-                new_goals.append(self._make_goal(typecode, tree))
+                new_goals.append(self._make_goal(typecode, tree, info.hypotheses))
                 proofs.append(None)
         return new_goals, (label, tuple(proofs))
 
@@ -330,9 +327,12 @@ class MetamathEnv:
                 sigma[var] = t
                 return True
             return bound == t
-        if p.label != t.label or len(p.children) != len(t.children):
+        if p.label != t.label:
             return False
-        return all(self._match(pattern, pc, tc, sigma) for pc, tc in zip(p.children, t.children))
+        for pc, tc in zip(p.children, t.children):  # same label: same arity
+            if not self._match(pattern, pc, tc, sigma):
+                return False
+        return True
 
     def _instantiate(self, pattern: _Pattern, p: Node, sigma: dict[str, Node]) -> Node:
         var = pattern.var_of_float.get(p.label)
@@ -340,7 +340,7 @@ class MetamathEnv:
             return sigma[var]
         if not p.children:
             return p
-        return Node(p.label, tuple(self._instantiate(pattern, c, sigma) for c in p.children))
+        return Node(p.label, tuple([self._instantiate(pattern, c, sigma) for c in p.children]))
 
     def _variables(self, tree: Node, info: _Theorem) -> set[str]:
         found = set()
@@ -394,7 +394,7 @@ class MetamathEnv:
                     out.append(item[1])
                     continue
                 if item[0] == "syntax":
-                    out.extend(item[1])
+                    out.extend(item[1].rpn())
                     continue
                 if position >= len(entries):
                     raise ProofError("the steps taken do not close every goal")

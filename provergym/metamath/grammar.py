@@ -24,29 +24,59 @@ class GrammarError(Exception):
     """An expression that has no parse, or more than one."""
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
     """A syntax tree: a syntax axiom applied to sub-trees, or a variable's ``$f``.
 
     ``children`` follow the rule's mandatory ``$f`` order (the order its proof needs), not
-    the left-to-right order in which they print.
+    the left-to-right order in which they print. Immutable; the hash is computed once, so
+    trees are cheap dictionary keys and unequal trees are usually told apart in O(1).
     """
 
-    label: str
-    children: tuple[Node, ...] = ()
+    __slots__ = ("label", "children", "_hash", "_text", "_rpn")
 
-    def rpn(self) -> list[str]:
-        """The syntax proof: labels in post-order."""
-        out: list[str] = []
-        stack: list[tuple[Node, bool]] = [(self, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded or not node.children:
-                out.append(node.label)
+    def __init__(self, label: str, children: tuple[Node, ...] = ()):
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "children", children)
+        object.__setattr__(self, "_hash", hash((label, children)))
+        object.__setattr__(self, "_text", None)  # printed form, filled by Grammar.text
+        object.__setattr__(self, "_rpn", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Node is immutable")
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Node):
+            return NotImplemented
+        return (self._hash == other._hash and self.label == other.label
+                and self.children == other.children)
+
+    def __repr__(self) -> str:
+        if not self.children:
+            return f"Node({self.label!r})"
+        return f"Node({self.label!r}, {self.children!r})"
+
+    def __reduce__(self):
+        return (Node, (self.label, self.children))
+
+    def rpn(self) -> tuple[str, ...]:
+        """The syntax proof: labels in post-order (cached: sub-trees are widely shared)."""
+        found = self._rpn
+        if found is None:
+            if self.children:
+                parts: list[str] = []
+                for child in self.children:
+                    parts.extend(child.rpn())
+                parts.append(self.label)
+                found = tuple(parts)
             else:
-                stack.append((node, True))
-                stack.extend((child, False) for child in reversed(node.children))
-        return out
+                found = (self.label,)
+            object.__setattr__(self, "_rpn", found)
+        return found
 
     def size(self) -> int:
         return 1 + sum(child.size() for child in self.children)
@@ -159,6 +189,20 @@ class Grammar:
         return out
 
     # -- printing -----------------------------------------------------------------------
+    def text(self, tree: Node) -> str:
+        """The expression a tree derives, symbols joined by single spaces (cached)."""
+        text = tree._text
+        if text is None:
+            rule = self.rules.get(tree.label)
+            if rule is None:  # a variable's $f
+                text = self.db.statements[tree.label].body.strip()
+            else:
+                parts = [sym if slot < 0 else self.text(tree.children[slot])
+                         for sym, slot in zip(rule.symbols, rule.slot_of)]
+                text = " ".join([part for part in parts if part])
+            object.__setattr__(tree, "_text", text)
+        return text
+
     def symbols_of(self, tree: Node) -> list[str]:
         """The expression a tree derives (without its typecode)."""
         rule = self.rules.get(tree.label)
