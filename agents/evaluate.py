@@ -1,0 +1,281 @@
+"""Evaluation of a trained model on a corpus split, with baselines beside it.
+
+- Proof steps (all tasks): exact match of the normalised action at top-1 and top-k, with
+  beam search of width k (the policy's default strategy).
+- Value: accuracy of the most likely bucket, negative log-likelihood, and calibration as
+  the expected calibration error (ECE, 10 bins on the top bucket's probability).
+- Coq, GamePad's two tasks, from the same model. We score the options: one forward pass
+  of ``GOAL g CLASS`` (tactic class) or ``GOAL g VALUE`` (position bucket), then a softmax
+  restricted to the option tokens. Why not a classification head: the options are single
+  special tokens that the language model was trained to produce at that position, so
+  scoring them *is* a classifier that shares every weight with the policy, needs no extra
+  parameters, loss or checkpoint format, and fits GPT-f's "one model, several prompts".
+  References: the majority class and our TF-IDF + linear SVM on the same split, and
+  GamePad's published SVM figures (49.45% tactic, 57.52% position; on GamePad's own
+  Feit-Thompson split, so a reference, not a like-for-like comparison).
+
+Two measures need a live environment and are hooks here, taking a ``step`` callable
+(``provergym.api.Backend.step``): ``acceptance_rate`` (share of proposed Metamath steps the
+environment accepts) and ``chained_solve_rate`` (rewrite problems fully solved by chaining
+the model's top step, against GamePad's 10/50).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from agents.tasks import Example, TaskSpec
+from provergym.api import ProofState, Proved, Rejected, StepResult
+
+GAMEPAD_SVM = {"tactic_class": 0.4945, "position": 0.5752}
+GAMEPAD_REWRITE_SOLVED = (10, 50)
+
+ProposeBatch = Callable[[Sequence[str], int], list[list[tuple[str, float]]]]
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.split())
+
+
+def step_accuracy(propose_batch: ProposeBatch, examples: Sequence[Example], k: int,
+                  batch_size: int = 8, desc: str = "proof steps") -> dict[str, float]:
+    """Share of examples whose gold action is the first candidate, or among the first k."""
+    top1 = topk = 0
+    for start in tqdm(range(0, len(examples), batch_size), desc=desc, leave=False):
+        chunk = examples[start:start + batch_size]
+        for example, candidates in zip(chunk, propose_batch([e.goal for e in chunk], k)):
+            actions = [_normalize(a) for a, _ in candidates]
+            gold = _normalize(example.action)
+            top1 += bool(actions) and actions[0] == gold
+            topk += gold in actions[:k]
+    count = max(1, len(examples))
+    return {"n": len(examples), "top1": top1 / count, f"top{k}": topk / count}
+
+
+def calibration_error(confidences: Sequence[float], correct: Sequence[bool],
+                      bins: int = 10) -> float:
+    """Expected calibration error: the bin-weighted gap between confidence and accuracy."""
+    total = len(confidences)
+    if total == 0:
+        return float("nan")
+    error = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [i for i, c in enumerate(confidences)
+                   if low < c <= high or (b == 0 and c == 0.0)]
+        if members:
+            accuracy = sum(correct[i] for i in members) / len(members)
+            confidence = sum(confidences[i] for i in members) / len(members)
+            error += len(members) / total * abs(accuracy - confidence)
+    return error
+
+
+def option_metrics(logprob_rows: Sequence[Sequence[float]], options: Sequence[str],
+                   gold: Sequence[str]) -> dict[str, float]:
+    """Accuracy, NLL and ECE of option distributions against gold labels."""
+    correct, confidences, nll = [], [], 0.0
+    for row, label in zip(logprob_rows, gold):
+        best = max(range(len(row)), key=row.__getitem__)
+        correct.append(options[best] == label)
+        confidences.append(math.exp(row[best]))
+        nll -= row[options.index(label)] if label in options else math.log(1e-9)
+    count = max(1, len(gold))
+    return {"n": len(gold), "accuracy": sum(correct) / count, "nll": nll / count,
+            "ece": calibration_error(confidences, correct)}
+
+
+def _batched_option_logprobs(policy, goals: Sequence[str], keyword: str,
+                             option_ids: Sequence[int], batch_size: int = 32):
+    rows: list[list[float]] = []
+    for start in range(0, len(goals), batch_size):
+        rows += policy.option_logprobs(goals[start:start + batch_size], keyword, option_ids)
+    return rows
+
+
+def value_metrics(policy, examples: Sequence[Example]) -> dict[str, float]:
+    from agents.tasks import VALUE
+
+    rows = _batched_option_logprobs(policy, [e.goal for e in examples], VALUE, policy.value_ids)
+    return option_metrics(rows, policy.task.value_labels, [e.value_label for e in examples])
+
+
+def class_metrics(policy, examples: Sequence[Example]) -> dict[str, float]:
+    from agents.tasks import CLASS, class_token
+
+    rows = _batched_option_logprobs(policy, [e.goal for e in examples], CLASS, policy.class_ids)
+    gold = [class_token(e.tactic_class or "") for e in examples]
+    return option_metrics(rows, policy.class_tokens, gold)
+
+
+def majority_accuracy(train_labels: Iterable[str], gold: Sequence[str]) -> float:
+    from agents.baselines import majority_label
+
+    majority = majority_label(train_labels)
+    return sum(label == majority for label in gold) / max(1, len(gold))
+
+
+# ------------------------------------------------------------------ environment hooks
+
+
+def acceptance_rate(propose: Callable[[ProofState, int], list[tuple[str, float]]],
+                    states: Iterable[ProofState],
+                    step: Callable[[ProofState, str], StepResult], n: int = 8) -> float:
+    """Share of proposed actions that the environment accepts (not ``Rejected``)."""
+    accepted = proposed = 0
+    for state in states:
+        for action, _ in propose(state, n):
+            proposed += 1
+            accepted += not isinstance(step(state, action), Rejected)
+    return accepted / proposed if proposed else float("nan")
+
+
+def chained_solve_rate(propose: Callable[[ProofState, int], list[tuple[str, float]]],
+                       problems: Iterable[ProofState],
+                       step: Callable[[ProofState, str], StepResult],
+                       max_steps: int = 50) -> tuple[int, int]:
+    """(solved, total): chain the top accepted step until ``Proved`` or a dead end."""
+    solved = total = 0
+    for state in problems:
+        total += 1
+        current: ProofState | None = state
+        for _ in range(max_steps):
+            if current is None:
+                break
+            next_state = None
+            for action, _ in propose(current, 4):  # the best action the prover accepts
+                result = step(current, action)
+                if isinstance(result, Proved):
+                    solved += 1
+                    current = None
+                    break
+                if not isinstance(result, Rejected):
+                    next_state = result.state
+                    break
+            else:
+                break
+            current = next_state if current is not None else None
+    return solved, total
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _sample(dataset, limit: int, seed: int = 0):
+    if limit and len(dataset) > limit:
+        indices = sorted(random.Random(seed).sample(range(len(dataset)), limit))
+        return dataset.select(indices)
+    return dataset
+
+
+def run_evaluation(model: str | Path, split: str, data_dir: str | Path | None = None,
+                   limit: int = 300, k: int = 8, baselines: bool = True) -> dict[str, Any]:
+    """Evaluate a run (or hf folder) on a split; the report is also saved beside the model."""
+    from agents.policy import Policy, resolve_model_dir
+    from agents.train import examples_of, load_corpus
+
+    model_dir = resolve_model_dir(model)
+    policy = Policy.load(model_dir)
+    task: TaskSpec = policy.task
+    if data_dir is None:
+        config_path = model_dir.parent / "train_config.json"
+        if not config_path.is_file():
+            raise FileNotFoundError(f"no train_config.json beside {model_dir}: pass --data")
+        data_dir = json.loads(config_path.read_text())["data_dir"]
+    corpus = load_corpus(task, data_dir)
+    if split not in corpus:
+        raise ValueError(f"the corpus at {data_dir} has no {split!r} split")
+    examples = list(examples_of(task, _sample(corpus[split], limit)))
+    report: dict[str, Any] = {"task": task.name, "split": split, "model": str(model_dir),
+                              "step": policy.meta.get("step"), "n": len(examples)}
+    report["model_steps"] = step_accuracy(policy.propose_batch, examples, k)
+    report["model_value"] = value_metrics(policy, examples)
+    if task.has_class:
+        report["model_tactic_class"] = class_metrics(policy, examples)
+        report["gamepad_svm_reference"] = GAMEPAD_SVM
+    if baselines:
+        train_examples = list(examples_of(task, _sample(corpus["train"], 50_000)))
+        report["baselines"] = _baselines(task, train_examples, examples, k)
+    if task.name == "rewrite":
+        report["gamepad_rewrite_solved_reference"] = list(GAMEPAD_REWRITE_SOLVED)
+    (model_dir.parent / f"eval-{split}.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def _baselines(task: TaskSpec, train: list[Example], examples: list[Example],
+               k: int) -> dict[str, Any]:
+    from agents.baselines import LinearClassifier, MostFrequent, NearestNeighbours
+
+    result: dict[str, Any] = {}
+    frequent = MostFrequent.fit(e.action for e in train)
+    result["most_frequent_steps"] = step_accuracy(frequent.propose_batch, examples, k,
+                                                  desc="most frequent")
+    neighbours = NearestNeighbours.fit([e.goal for e in train], [e.action for e in train])
+    result["knn_steps"] = step_accuracy(neighbours.propose_batch, examples, k, batch_size=256,
+                                        desc="k-NN")
+    result["majority_value"] = majority_accuracy(
+        (e.value_label for e in train), [e.value_label for e in examples])
+    if task.has_class:
+        classes = [e.tactic_class or "" for e in train]
+        result["majority_tactic_class"] = majority_accuracy(
+            classes, [e.tactic_class or "" for e in examples])
+        goals = [e.goal for e in examples]
+        for name, train_labels, gold in (
+                ("svm_tactic_class", classes, [e.tactic_class or "" for e in examples]),
+                ("svm_position", [e.value_label for e in train],
+                 [e.value_label for e in examples])):
+            try:
+                predicted = LinearClassifier.fit([e.goal for e in train], train_labels).predict(
+                    goals)
+                result[name] = sum(p == g for p, g in zip(predicted, gold)) / max(1, len(gold))
+            except ValueError as error:  # e.g. one class only in a tiny corpus
+                result[name] = f"n/a ({error})"
+    return result
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A short human-readable table of a report."""
+    lines = [f"{report['task']} / {report['split']}: {report['n']} records, "
+             f"model {report['model']} (step {report['step']})"]
+
+    def pct(value: Any) -> str:
+        return f"{100 * value:6.2f}%" if isinstance(value, float) else str(value)
+
+    steps = report["model_steps"]
+    top_k = next(key for key in steps if key.startswith("top") and key != "top1")
+    lines.append(f"  proof step  model    top1 {pct(steps['top1'])}  {top_k} {pct(steps[top_k])}")
+    baselines = report.get("baselines", {})
+    for name in ("most_frequent_steps", "knn_steps"):
+        if name in baselines:
+            b = baselines[name]
+            lines.append(f"  proof step  {name.split('_steps')[0]:<8} top1 {pct(b['top1'])}  "
+                         f"{top_k} {pct(b[top_k])}")
+    value = report["model_value"]
+    title = "position" if report["task"] == "coq" else "value"
+    lines.append(f"  {title:<10}  model    acc {pct(value['accuracy'])}  "
+                 f"nll {value['nll']:.3f}  ece {value['ece']:.3f}")
+    if "majority_value" in baselines:
+        lines.append(f"  {title:<10}  majority acc {pct(baselines['majority_value'])}")
+    if "svm_position" in baselines:
+        lines.append(f"  {title:<10}  our SVM  acc {pct(baselines['svm_position'])}  "
+                     f"(GamePad SVM {pct(GAMEPAD_SVM['position'])})")
+    if "model_tactic_class" in report:
+        tactic = report["model_tactic_class"]
+        lines.append(f"  tactic cls  model    acc {pct(tactic['accuracy'])}  "
+                     f"nll {tactic['nll']:.3f}  ece {tactic['ece']:.3f}")
+        if "majority_tactic_class" in baselines:
+            lines.append(f"  tactic cls  majority acc {pct(baselines['majority_tactic_class'])}")
+        if "svm_tactic_class" in baselines:
+            lines.append(f"  tactic cls  our SVM  acc {pct(baselines['svm_tactic_class'])}  "
+                         f"(GamePad SVM {pct(GAMEPAD_SVM['tactic_class'])})")
+    if "gamepad_rewrite_solved_reference" in report:
+        solved, total = report["gamepad_rewrite_solved_reference"]
+        lines.append(f"  rewrite chained solving needs the environment: see "
+                     f"agents.evaluate.chained_solve_rate (GamePad: {solved}/{total})")
+    return "\n".join(lines)
