@@ -136,7 +136,7 @@ def test_gymnasium_env_passes_check_env(coq, small_v, no_leftover_coq) -> None:
     try:
         check_env(environment.unwrapped, skip_render_check=True)
         obs, info = environment.reset(seed=0)
-        assert obs == "double 0 = 0" and info["lemma"] == "double_zero"
+        assert obs == "double 0 = 0" and info["theorem"] == "double_zero"
         obs, reward, terminated, truncated, info = environment.step("Admitted.")
         assert reward == 0 and not terminated and "rejected" in info
         obs, reward, terminated, truncated, info = environment.step("reflexivity.")
