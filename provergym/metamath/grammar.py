@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from provergym.metamath.database import Database, Statement
 
-
 # More partial parses than this for one (typecode, start) means a hopelessly ambiguous
 # grammar (miu.mm's ``wff x y`` with an empty ``wff``): stop rather than explode.
 MAX_PARSES = 256
