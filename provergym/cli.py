@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "provergym.coq.cli",
     "provergym.demo",
     "agents.cli",
+    "corpora.cli",
 )
 
 

@@ -1,0 +1,94 @@
+"""``provergym corpus build NAME ...`` and ``provergym corpus stats NAME``.
+
+``build NAME`` dispatches to the module ``corpora.<NAME>``, which defines
+``add_arguments(parser)`` and ``build(args) -> Path`` (see ``corpora/common.py``). A builder
+not written yet is listed with a clear message instead of breaking the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+BUILDERS = ("metamath", "coq", "rewrite")
+
+
+def _builder(name: str):
+    module_name = f"corpora.{name}"
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name:
+            return None
+        raise
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    corpus = subparsers.add_parser("corpus", help="build and inspect training corpora")
+    commands = corpus.add_subparsers(dest="corpus_command", required=True)
+    build = commands.add_parser("build", help="build a corpus (resumable)")
+    kinds = build.add_subparsers(dest="corpus_name", required=True)
+    for name in BUILDERS:
+        module = _builder(name)
+        if module is None:
+            missing = kinds.add_parser(name, help=f"({name} builder not available yet)")
+            missing.set_defaults(func=lambda args, n=name: _missing(n))
+            continue
+        parser = kinds.add_parser(name, help=(module.__doc__ or name).strip().splitlines()[0])
+        module.add_arguments(parser)
+        parser.set_defaults(func=lambda args, m=module: _build(m, args))
+    stats = commands.add_parser("stats", help="records and keys per split of a built corpus")
+    stats.add_argument("name", help="corpus name (metamath, coq, rewrite...) or a folder")
+    stats.set_defaults(func=_stats)
+
+
+def _missing(name: str) -> int:
+    print(f"provergym corpus build {name}: the module corpora.{name} is not written yet",
+          file=sys.stderr)
+    return 2
+
+
+def _build(module, args: argparse.Namespace) -> int:
+    from corpora.common import CorpusError
+
+    try:
+        path = module.build(args)
+    except (CorpusError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: finished shards are kept; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    print(f"corpus saved to {path}")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from corpora.common import SPLITS, CorpusError, load_corpus, read_build_info
+
+    try:
+        corpus = load_corpus(args.name)
+    except CorpusError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    first = next(iter(corpus.values()))
+    path = Path(first.cache_files[0]["filename"]).parent.parent if first.cache_files else None
+    info = read_build_info(path) if path else {}
+    print(f"{args.name}" + (f" ({path})" if path else ""))
+    total = 0
+    for split in [s for s in SPLITS if s in corpus] + [s for s in corpus if s not in SPLITS]:
+        count = len(corpus[split])
+        total += count
+        keys = info.get("keys", {}).get(split)
+        print(f"  {split:<6} {count:>10,} records" + (f"  {keys:>8,} keys" if keys else ""))
+    print(f"  {'total':<6} {total:>10,} records")
+    for name, value in sorted(info.get("counts", {}).items()):
+        print(f"  {name}: {value:,}")
+    if info.get("failures"):
+        print(f"  failures: {len(info['failures'])} (see {path}/build_info.json)")
+    if "seconds" in info:
+        print(f"  built in {info['seconds']} s")
+    return 0

@@ -1,0 +1,425 @@
+"""Shared machinery of the corpus builders: where corpora live, deterministic splits with
+committed manifests, and a resumable, parallel, sharded builder.
+
+A builder (``corpora.metamath``, ``corpora.coq``, ``corpora.rewrite``) defines
+``add_arguments(parser)`` and ``build(args) -> Path`` and uses this module:
+
+1. cut its input into shards (one per source file, or one per chunk of theorems), each
+   with a stable id;
+2. call :func:`build_shards` with a picklable ``work(payload) -> ShardOutput`` function:
+   each shard is written to ``<dir>/shards/<id>.arrow`` (records) plus ``<id>.json``
+   (failures, counts), atomically; a shard whose ``.json`` exists is skipped, which is
+   what makes an interrupted build resumable;
+3. call :func:`assemble` with a :class:`Splitter`: it reads the shards back through
+   ``Dataset.from_generator`` with explicit ``Features``, routes every record to
+   train/valid/test by its split key (theorem or lemma name), and ``save_to_disk``\\s the
+   ``DatasetDict`` into ``<dir>``, next to ``shards/``, with ``build_info.json``.
+
+Splits. A name's split is a function of the name and a seed only (SHA-256 of
+``"<seed>:<name>"`` read as a number in [0, 1)), so it does not depend on which other
+names exist: a theorem keeps its split when a database grows, so no test theorem can slip
+into train across versions. The result is committed as a manifest (one name per line,
+``corpora/splits/<corpus>/{train,valid,test}.txt``); a committed manifest always wins over
+the rule, and a name in no manifest falls back to the same seeded rule (the documented
+default). Manifests are checked to be disjoint when they are read.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SPLITS = ("train", "valid", "test")
+MANIFEST_ROOT = Path(__file__).resolve().parent / "splits"
+SHARD_DIR = "shards"
+BUILD_INFO = "build_info.json"
+
+# What `provergym corpus build ...` to run for each corpus (for error messages).
+BUILD_COMMANDS = {
+    "metamath": "provergym corpus build metamath",
+    "coq": "provergym corpus build coq",
+    "rewrite": "provergym corpus build rewrite",
+}
+
+
+class CorpusError(Exception):
+    """A corpus is missing, malformed, or cannot be built; the message says what to do."""
+
+
+# -- where corpora live ---------------------------------------------------------------------
+def provergym_home() -> Path:
+    """``$PROVERGYM_HOME``, defaulting to ``~/.cache/provergym``."""
+    return Path(os.environ.get("PROVERGYM_HOME") or Path.home() / ".cache" / "provergym")
+
+
+def corpus_dir(name: str) -> Path:
+    """``$PROVERGYM_HOME/corpora/<name>`` (not created)."""
+    if not name or "/" in name or name.startswith("."):
+        raise CorpusError(f"bad corpus name {name!r}")
+    return provergym_home() / "corpora" / name
+
+
+def build_command(name: str) -> str:
+    base = name.split("-", 1)[0]
+    return BUILD_COMMANDS.get(base, f"provergym corpus build {base}")
+
+
+def load_corpus(name_or_path: str | os.PathLike[str]):
+    """The ``DatasetDict`` of a built corpus: a name (``metamath``) or a folder.
+
+    Raises :class:`CorpusError` naming the build command when it is missing."""
+    from datasets import DatasetDict, load_from_disk
+
+    text = str(name_or_path)
+    is_path = os.sep in text or text.startswith(".") or Path(text).is_dir()
+    path = Path(text) if is_path else corpus_dir(text)
+    name = path.name
+    if not (path / "dataset_dict.json").exists():
+        raise CorpusError(f"no built corpus at {path}: run `{build_command(name)}`"
+                          + ("" if is_path else " (or set PROVERGYM_HOME)"))
+    corpus = load_from_disk(str(path))
+    if not isinstance(corpus, DatasetDict):
+        raise CorpusError(f"{path} is not a DatasetDict; rebuild it with `{build_command(name)}`")
+    return corpus
+
+
+def read_build_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``build_info.json`` written by :func:`assemble` (empty if there is none)."""
+    info = Path(path) / BUILD_INFO
+    return json.loads(info.read_text()) if info.exists() else {}
+
+
+# -- splits -----------------------------------------------------------------------------------
+def split_of(name: str, seed: int, valid: float = 0.1, test: float = 0.1) -> str:
+    """The seeded rule: ``valid`` below ``valid``, ``test`` below ``valid + test``, else
+    ``train``, on a uniform number derived from SHA-256 (not ``hash()``: it is salted)."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2.0**64
+    if u < valid:
+        return "valid"
+    if u < valid + test:
+        return "test"
+    return "train"
+
+
+def compute_split(names: Iterable[str], seed: int, valid: float = 0.1,
+                  test: float = 0.1) -> dict[str, list[str]]:
+    """Names (in their given order, duplicates dropped) grouped by :func:`split_of`."""
+    out: dict[str, list[str]] = {split: [] for split in SPLITS}
+    seen: set[str] = set()
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            out[split_of(name, seed, valid, test)].append(name)
+    return out
+
+
+def write_manifest(directory: str | os.PathLike[str], split: Mapping[str, Sequence[str]]) -> Path:
+    """``<directory>/{train,valid,test}.txt``, one name per line."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in SPLITS:
+        names = split.get(name, ())
+        (directory / f"{name}.txt").write_text("".join(f"{n}\n" for n in names))
+    return directory
+
+
+def read_manifest(directory: str | os.PathLike[str]) -> dict[str, str] | None:
+    """name -> split from a manifest folder; None if it has no manifest. A name listed in
+    two splits is an error (it would leak)."""
+    directory = Path(directory)
+    files = [directory / f"{split}.txt" for split in SPLITS]
+    if not any(f.exists() for f in files):
+        return None
+    owner: dict[str, str] = {}
+    for split, path in zip(SPLITS, files):
+        if not path.exists():
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            name = line.strip()
+            if not name:
+                continue
+            if name in owner and owner[name] != split:
+                raise CorpusError(f"{path}:{number}: {name!r} is already in the "
+                                  f"{owner[name]} manifest")
+            owner[name] = split
+    return owner
+
+
+@dataclass(frozen=True)
+class Splitter:
+    """Routes names to splits: the committed manifest first, else the seeded rule."""
+
+    seed: int
+    valid: float = 0.1
+    test: float = 0.1
+    manifest: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+    manifest_dir: str = ""
+
+    @classmethod
+    def for_corpus(cls, corpus: str, seed: int, valid: float = 0.1, test: float = 0.1,
+                   root: str | os.PathLike[str] = MANIFEST_ROOT) -> Splitter:
+        """The splitter of ``corpus``, with ``corpora/splits/<corpus>/`` if committed."""
+        directory = Path(root) / corpus
+        return cls(seed, valid, test, read_manifest(directory), str(directory))
+
+    def __call__(self, name: str) -> str:
+        if self.manifest is not None:
+            found = self.manifest.get(name)
+            if found is not None:
+                return found
+        return split_of(name, self.seed, self.valid, self.test)
+
+    def unlisted(self, names: Iterable[str]) -> list[str]:
+        """Names that the manifest does not list (all of them when there is none)."""
+        if self.manifest is None:
+            return list(names)
+        return [n for n in names if n not in self.manifest]
+
+
+# -- sharded building ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ShardOutput:
+    """What one shard's work gives: its records (dicts matching the corpus's Features),
+    the items that failed with their reasons, and counts for the closing note."""
+
+    records: list[dict[str, Any]]
+    failures: tuple[tuple[str, str], ...] = ()  # (item, reason)
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShardStatus:
+    shard_id: str
+    records: int
+    failures: tuple[tuple[str, str], ...]
+    counts: Mapping[str, int]
+    seconds: float
+    skipped: bool  # True: already built by an earlier run
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The closing note of a build."""
+
+    path: str
+    splits: Mapping[str, int]  # records per split
+    keys: Mapping[str, int]  # distinct split keys (theorems, lemmas) per split
+    counts: Mapping[str, int]  # summed shard counts
+    failures: tuple[tuple[str, str], ...]
+    shards_built: int
+    shards_skipped: int
+    seconds: float
+
+    def summary(self) -> str:
+        parts = [f"{self.path}:"]
+        parts += [f"  {s}: {self.splits.get(s, 0):,} records, {self.keys.get(s, 0):,} keys"
+                  for s in SPLITS]
+        if self.counts:
+            parts.append("  " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.counts.items())))
+        parts.append(f"  shards: {self.shards_built} built, {self.shards_skipped} reused; "
+                     f"{len(self.failures)} failures; {self.seconds:.1f} s")
+        for item, reason in self.failures[:20]:
+            parts.append(f"  FAILED {item}: {reason}")
+        if len(self.failures) > 20:
+            parts.append(f"  ... and {len(self.failures) - 20} more in {BUILD_INFO}")
+        return "\n".join(parts)
+
+
+def _safe_id(shard_id: str) -> str:
+    # Shard ids come from file paths: keep them readable but flat and filesystem-safe.
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in shard_id)
+    if cleaned != shard_id or len(cleaned) > 120:
+        cleaned = cleaned[:80] + "-" + hashlib.sha256(shard_id.encode()).hexdigest()[:12]
+    return cleaned
+
+
+def shard_paths(directory: str | os.PathLike[str], shard_id: str) -> tuple[Path, Path]:
+    """(records, metadata) paths of one shard."""
+    base = Path(directory) / SHARD_DIR / _safe_id(shard_id)
+    return base.with_name(base.name + ".arrow"), base.with_name(base.name + ".json")
+
+
+# The worker's context, set before forking (so big objects such as a parsed database are
+# shared copy-on-write instead of pickled per task).
+_WORK: dict[str, Any] = {}
+
+
+def _run_shard(task: tuple[str, Any]) -> ShardStatus:
+    shard_id, payload = task
+    work: Callable[[Any], ShardOutput] = _WORK["work"]
+    directory, features = _WORK["directory"], _WORK["features"]
+    start = time.perf_counter()
+    try:
+        output = work(payload)
+    except Exception as error:  # noqa: BLE001 - a shard's failure is data, not a crash
+        output = ShardOutput([], ((shard_id, f"{type(error).__name__}: {error}"),))
+    _write_shard(directory, shard_id, output, features, time.perf_counter() - start)
+    return ShardStatus(shard_id, len(output.records), tuple(output.failures),
+                       dict(output.counts), time.perf_counter() - start, False)
+
+
+def _write_shard(directory: Path, shard_id: str, output: ShardOutput, features: Any,
+                 seconds: float) -> None:
+    import pyarrow as pa
+
+    records_path, meta_path = shard_paths(directory, shard_id)
+    schema = features.arrow_schema
+    table = pa.Table.from_pylist(output.records, schema=schema)
+    tmp = records_path.with_name(records_path.name + f".tmp{os.getpid()}")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        writer.write_table(table)
+    os.replace(tmp, records_path)
+    meta = {"shard": shard_id, "records": len(output.records),
+            "failures": [list(f) for f in output.failures], "counts": dict(output.counts),
+            "seconds": round(seconds, 3)}
+    tmp = meta_path.with_name(meta_path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, meta_path)  # written last: its presence means "this shard is done"
+
+
+def _read_status(meta_path: Path) -> ShardStatus:
+    meta = json.loads(meta_path.read_text())
+    return ShardStatus(meta["shard"], meta["records"],
+                       tuple(tuple(f) for f in meta["failures"]), meta["counts"],
+                       meta["seconds"], True)
+
+
+def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, Any]],
+                 work: Callable[[Any], ShardOutput], features: Any, *, jobs: int = 2,
+                 desc: str = "shards", progress: bool = True, retry_failed: bool = True,
+                 stop_after: int | None = None) -> list[ShardStatus]:
+    """Build every shard not built yet, ``jobs`` at a time; return all shards' statuses.
+
+    ``shards`` are ``(shard_id, payload)``; ``work(payload)`` runs in a forked worker and
+    sees whatever the caller set up before this call (module globals, a parsed database).
+    A shard whose whole work raised is recorded as failed (reason kept) and, with
+    ``retry_failed``, tried again by the next run. ``stop_after`` builds at most that many
+    shards and returns (for tests of resuming)."""
+    from tqdm import tqdm
+
+    directory = Path(directory)
+    (directory / SHARD_DIR).mkdir(parents=True, exist_ok=True)
+    ids = [shard_id for shard_id, _ in shards]
+    if len(set(map(_safe_id, ids))) != len(ids):
+        raise CorpusError("shard ids are not unique")
+    statuses: dict[str, ShardStatus] = {}
+    todo = []
+    for shard_id, payload in shards:
+        _, meta_path = shard_paths(directory, shard_id)
+        if meta_path.exists():
+            status = _read_status(meta_path)
+            whole_failed = status.records == 0 and any(i == shard_id for i, _ in status.failures)
+            if not (retry_failed and whole_failed):
+                statuses[shard_id] = status
+                continue
+        todo.append((shard_id, payload))
+    if stop_after is not None:
+        todo = todo[:stop_after]
+    _WORK.update(work=work, directory=directory, features=features)
+    bar = tqdm(total=len(shards), initial=len(statuses), desc=desc, unit="shard",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        if jobs <= 1 or len(todo) <= 1:
+            results: Iterable[ShardStatus] = map(_run_shard, todo)
+            for status in results:
+                statuses[status.shard_id] = status
+                bar.update(1)
+        else:
+            gc.collect()
+            gc.freeze()  # forked workers then share the parent's objects without touching them
+            context = multiprocessing.get_context("fork")
+            with context.Pool(jobs, maxtasksperchild=None) as pool:
+                for status in pool.imap_unordered(_run_shard, todo):
+                    statuses[status.shard_id] = status
+                    bar.update(1)
+            gc.unfreeze()
+    finally:
+        bar.close()
+        _WORK.clear()
+    return [statuses[i] for i in ids if i in statuses]
+
+
+def iter_shard_records(directory: str | os.PathLike[str],
+                       shard_ids: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The records of the given shards, in order."""
+    import pyarrow as pa
+
+    for shard_id in shard_ids:
+        records_path, _ = shard_paths(directory, shard_id)
+        with pa.memory_map(str(records_path)) as source:
+            reader = pa.ipc.open_file(source)
+            for index in range(reader.num_record_batches):
+                yield from reader.get_batch(index).to_pylist()
+
+
+def _split_generator(directory: str, shard_ids: list[str], split: str, key: str,
+                     splitter: Splitter) -> Iterator[dict[str, Any]]:
+    for record in iter_shard_records(directory, shard_ids):
+        if splitter(record[key]) == split:
+            yield record
+
+
+def assemble(directory: str | os.PathLike[str], statuses: Sequence[ShardStatus], features: Any,
+             splitter: Splitter, *, key: str, started: float | None = None,
+             extra_info: Mapping[str, Any] | None = None, jobs: int = 1) -> BuildReport:
+    """Read the shards back, split by ``record[key]``, save the ``DatasetDict`` into
+    ``directory`` (beside ``shards/``) and write ``build_info.json``."""
+    from datasets import Dataset, DatasetDict
+
+    directory = Path(directory)
+    start = time.perf_counter()
+    shard_ids = [s.shard_id for s in statuses if s.records]
+    shutil.rmtree(directory / ".cache", ignore_errors=True)  # never reuse a stale cache
+    # datasets splits list-valued gen_kwargs (the shard ids) across num_proc processes.
+    num_proc = jobs if jobs > 1 and len(shard_ids) >= jobs else None
+    splits = {}
+    for split in SPLITS:
+        # One generator per split; datasets caches by gen_kwargs' fingerprint, so a fresh
+        # cache dir per build keeps a rebuilt corpus from reusing stale Arrow files.
+        splits[split] = Dataset.from_generator(
+            _split_generator, features=features,
+            gen_kwargs={"directory": str(directory), "shard_ids": shard_ids, "split": split,
+                        "key": key, "splitter": splitter},
+            cache_dir=str(directory / ".cache"), keep_in_memory=False, num_proc=num_proc)
+    corpus = DatasetDict(splits)
+    tmp = directory / ".saving"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    corpus.save_to_disk(str(tmp))
+    for entry in [*SPLITS, "dataset_dict.json"]:
+        old = directory / entry
+        if old.is_dir():
+            shutil.rmtree(old)
+        elif old.exists():
+            old.unlink()
+        os.replace(tmp / entry, old)
+    shutil.rmtree(tmp)
+    shutil.rmtree(directory / ".cache", ignore_errors=True)
+    counts: dict[str, int] = {}
+    failures: list[tuple[str, str]] = []
+    for status in statuses:
+        for name, value in status.counts.items():
+            counts[name] = counts.get(name, 0) + int(value)
+        failures.extend(status.failures)
+    keys = {split: len(set(splits[split][key])) for split in SPLITS}
+    elapsed = time.perf_counter() - (started if started is not None else start)
+    report = BuildReport(str(directory), {s: len(splits[s]) for s in SPLITS}, keys, counts,
+                         tuple(failures), sum(not s.skipped for s in statuses),
+                         sum(s.skipped for s in statuses), elapsed)
+    info = {"splits": report.splits, "keys": report.keys, "counts": report.counts,
+            "failures": [list(f) for f in report.failures], "seconds": round(elapsed, 2),
+            "shards_built": report.shards_built, "shards_skipped": report.shards_skipped,
+            "split_seed": splitter.seed, "manifest": splitter.manifest_dir,
+            **(extra_info or {})}
+    (directory / BUILD_INFO).write_text(json.dumps(info, indent=1))
+    return report
