@@ -12,14 +12,14 @@ def path(name: str) -> str:
     return os.path.join(DATABASES, f"{name}.mm")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def database(name: str):
     from provergym.metamath.database import parse_database
 
     return parse_database(path(name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def environment(name: str):
     from provergym.metamath.env import MetamathEnv
 
