@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from provergym.metamath.database import Database, Statement
 
@@ -103,11 +104,14 @@ def _escape(text: str) -> str:
 
 def _template(body: str, placeholder: dict[str, str]) -> str:
     """``"( ph -> ps ) "`` with ph, ps the hypotheses 0 and 1 becomes ``"( {0}-> {1}) "``:
-    a substitution already ends in a space (or is empty)."""
-    # Keys of ``placeholder`` are escaped variable names, so escaping the body first is safe.
+    a substitution already ends in a space (or is empty), so none follows a placeholder."""
     if "{" in body or "}" in body:
-        body = _escape(body)
-    return "".join([placeholder.get(sym) or sym + " " for sym in body.split()])
+        body = _escape(body)  # placeholder's keys are escaped variable names too
+    symbols = body.split()
+    if not symbols:
+        return ""
+    # Placeholders end in NUL (never in a .mm file) so the space after them can be dropped.
+    return (" ".join(map(placeholder.get, symbols, symbols)) + " ").replace("\0 ", "")
 
 
 _Z = object()  # the code Z: save the top of the stack
@@ -118,8 +122,10 @@ class Frame:
 
     Templates number the hypotheses by position; ``essentials`` holds ``(position,
     template, label)`` of each ``$e``, ``disjoint`` the positions of each ``$d`` pair's
-    ``$f``. ``compiled`` is what the proof loop unpacks: a list (lists mark frames, tuples
-    mark entries), or for an assertion without hypotheses, the entry it always pushes.
+    ``$f``. ``compiled`` is what the proof loop unpacks, and its class says how: a tuple
+    is an entry to push (an assertion without hypotheses always pushes the same one), a
+    list a frame with only ``$f`` hypotheses and no ``$d`` (syntax axioms: most steps),
+    and the :class:`Frame` itself the general case.
     """
 
     __slots__ = ("label", "index", "typecode", "typecodes", "variables", "floats",
@@ -132,20 +138,24 @@ class Frame:
         self.typecode = sys.intern(statement.typecode)
         hyps = [statements[h] for h in statement.hypotheses]
         self.typecodes = tuple([sys.intern(h.typecode) for h in hyps])
-        self.floats = tuple([pos for pos, h in enumerate(hyps) if h.kind == "f"])
-        self.variables = tuple([hyps[pos].body[:-1] for pos in self.floats])
-        placeholder = {_escape(hyps[pos].body[:-1]): f"{{{pos}}}" for pos in self.floats}
+        floats = [(pos, h.body[:-1]) for pos, h in enumerate(hyps) if h.kind == "f"]
+        self.floats = tuple([pos for pos, _ in floats])
+        self.variables = tuple([var for _, var in floats])
+        placeholder = {var: f"{{{pos}}}\0" for pos, var in floats}
+        if any("{" in var or "}" in var for var in self.variables):
+            placeholder = {_escape(var): value for var, value in placeholder.items()}
         self.essentials = tuple([(pos, _template(h.body, placeholder), h.label)
                                  for pos, h in enumerate(hyps) if h.kind == "e"])
         self.template = _template(statement.body, placeholder)
         position = dict(zip(self.variables, self.floats))
         self.disjoint = tuple([(position[x], position[y]) for x, y in sorted(statement.disjoint)])
-        self.compiled: list | tuple
-        if hyps:
-            self.compiled = [len(hyps), self.typecodes, self.essentials, self.template,
-                             self.disjoint, self.typecode, self]
-        else:
+        self.compiled: list | tuple | Frame
+        if not hyps:
             self.compiled = (self.typecode, self.template.format())
+        elif not self.essentials and not self.disjoint:
+            self.compiled = [len(hyps), self.typecodes, self.template, self.typecode, self]
+        else:
+            self.compiled = self
 
     @property
     def n_hyps(self) -> int:
@@ -157,6 +167,9 @@ class Frame:
 
     def __repr__(self) -> str:
         return f"Frame({self.label})"
+
+
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def _show(entry: tuple[str, str]) -> str:
@@ -207,16 +220,18 @@ class Kernel:
         which = "itself" if label == theorem.label else f"{label!r}, which comes later"
         return ProofError(f"the proof cites {which}")
 
-    def _table(self, theorem: Statement, labels: Iterable[str]) -> list:
-        citation = self._citation
+    def _table(self, theorem: Statement, labels: Sequence[str]) -> list:
+        """What each of ``labels`` does, checking that ``theorem`` may cite it."""
+        citable = self._citable
+        found = list(map(citable.get, labels))
+        if None in found:
+            found = [item or self._citation(label) for item, label in zip(found, labels)]
         at = theorem.index
-        table = []
-        for label in labels:
-            start, end, item = citation(label)
-            if not start < at < end:
-                raise self._cannot_cite(theorem, label)
-            table.append(item)
-        return table
+        if found and not max(map(_first, found)) < at < min(map(_second, found)):
+            bad = next(label for label, (start, end, _) in zip(labels, found)
+                       if not start < at < end)
+            raise self._cannot_cite(theorem, bad)
+        return list(map(_third, found))
 
     # -- checking -----------------------------------------------------------------------
     def verify(self, label: str) -> None:
@@ -251,7 +266,7 @@ class Kernel:
         for token in tokens:
             if token not in number_of:
                 number_of[token] = len(number_of) + 1
-        table = self._table(theorem, number_of)
+        table = self._table(theorem, list(number_of))
         codes = _codes_upto(len(table))
         return table, "".join([codes[number_of[token]] for token in tokens])
 
@@ -291,26 +306,37 @@ class Kernel:
             kind = step.__class__
             if kind is tuple:  # a hypothesis, a saved entry, or an assertion without hypotheses
                 push(step)
-            elif kind is list:  # a frame: pop its hypotheses, push its conclusion
-                n_hyps, typecodes, essentials, template, disjoint, typecode, frame = step
+            elif kind is list:  # a frame with only $f hypotheses, no $d
+                n_hyps, typecodes, template, typecode, frame = step
                 base = len(stack) - n_hyps
                 if base < 0:
-                    raise self._step_error(codes, steps, f"{frame.label} needs {n_hyps} "
-                                           f"hypotheses, the stack has {len(stack)}")
+                    raise self._short_stack(codes, steps, stack, frame)
                 args = stack[base:]
                 del stack[base:]
                 types, bodies = zip(*args)
                 if types != typecodes:
                     raise self._bad_typecode(codes, steps, frame, args)
-                for pos, hypothesis, label in essentials:
+                push((typecode, template.format(*bodies)))
+            elif kind is Frame:  # any frame: pop its hypotheses, push its conclusion
+                frame = step
+                typecodes = frame.typecodes
+                base = len(stack) - len(typecodes)
+                if base < 0:
+                    raise self._short_stack(codes, steps, stack, frame)
+                args = stack[base:]
+                del stack[base:]
+                types, bodies = zip(*args)
+                if types != typecodes:
+                    raise self._bad_typecode(codes, steps, frame, args)
+                for pos, hypothesis, label in frame.essentials:
                     if bodies[pos] != hypothesis.format(*bodies):
                         raise self._step_error(
                             codes, steps, f"{frame.label}: hypothesis {label} wants "
                             f"'{_show((typecodes[pos], hypothesis.format(*bodies)))}', "
                             f"got '{_show(args[pos])}'")
-                if disjoint:
+                if frame.disjoint:
                     self._check_disjoint(theorem, frame, bodies, codes, steps)
-                push((typecode, template.format(*bodies)))
+                push((frame.typecode, frame.template.format(*bodies)))
             elif step is _Z:
                 if not stack:
                     raise self._step_error(codes, steps, "Z with an empty stack")
@@ -352,12 +378,18 @@ class Kernel:
                           f"but the proof has {n_table} labels and "
                           f"{next_saved - n_table - 1} saved steps so far")
 
+    def _short_stack(self, codes: list[str], steps: Iterator, stack: list,
+                     frame: Frame) -> ProofError:
+        return self._step_error(codes, steps, f"{frame.label} needs {frame.n_hyps} "
+                                f"hypotheses, the stack has {len(stack)}")
+
     def _bad_typecode(self, codes: list[str], steps: Iterator, frame: Frame,
                       args: list) -> ProofError:
+        number, _ = self._failing(codes, steps)
         for pos, (want, entry) in enumerate(zip(frame.typecodes, args)):
             if entry[0] != want:
-                return self._step_error(codes, steps, f"{frame.label}: hypothesis {pos + 1} "
-                                        f"wants typecode {want}, got '{_show(entry)}'")
+                return ProofError(f"step {number}: {frame.label}: hypothesis {pos + 1} "
+                                  f"wants typecode {want}, got '{_show(entry)}'")
         raise AssertionError("no typecode mismatch")
 
     def _check_disjoint(self, theorem: Statement, frame: Frame, bodies: tuple[str, ...],
@@ -448,57 +480,89 @@ class Kernel:
         self._run(theorem, table, "".join(letters))
 
 
-def _check_many(db: Database, labels: Iterable[str]) -> list[Failure]:
-    kernel = Kernel(db)
+def _check_many(db: Database, labels: Iterable[str], kernel: Kernel | None = None
+                ) -> list[Failure]:
+    kernel = kernel or Kernel(db)
     failures = []
     for label in labels:
         try:
             kernel.verify(label)
         except ProofError as error:
-            statement = db.statements[label]
-            failures.append(Failure(label, db.line_of(statement), str(error),
-                                    isinstance(error, IncompleteProof), statement.file))
+            failures.append(_failure(db, label, str(error), isinstance(error, IncompleteProof)))
+        except Exception as error:  # a kernel bug must still never pass a proof
+            failures.append(_failure(db, label, f"internal error: {error!r}", False))
     return failures
+
+
+def _failure(db: Database, label: str, reason: str, incomplete: bool) -> Failure:
+    statement = db.statements[label]
+    return Failure(label, db.line_of(statement), reason, incomplete, statement.file)
 
 
 # Set in the parent before forking, so workers inherit the parsed database for free.
 _SHARED_DB: Database | None = None
 
 
-def _worker(labels: list[str]) -> list[Failure]:
+_WORKER_KERNEL: Kernel | None = None  # one per worker process: frames compiled once
+
+
+def _worker(labels: list[str]) -> tuple[int, list[Failure]]:
+    global _WORKER_KERNEL
     gc.disable()
     assert _SHARED_DB is not None
-    return _check_many(_SHARED_DB, labels)
+    if _WORKER_KERNEL is None or _WORKER_KERNEL.db is not _SHARED_DB:
+        _WORKER_KERNEL = Kernel(_SHARED_DB)
+    return len(labels), _check_many(_SHARED_DB, labels, _WORKER_KERNEL)
 
 
-def verify_database(db: Database, labels: Sequence[str] | None = None,
-                    jobs: int = 1) -> VerifyReport:
-    """Check the proofs of ``labels`` (default: every ``$p``) with ``jobs`` processes."""
+def verify_database(db: Database, labels: Sequence[str] | None = None, jobs: int = 1,
+                    progress: bool = False) -> VerifyReport:
+    """Check the proofs of ``labels`` (default: every ``$p``) with ``jobs`` processes
+    (forked after parsing, so they share the database). ``progress`` shows a tqdm bar on
+    a terminal."""
     global _SHARED_DB
     start = time.perf_counter()
     if labels is None:
         labels = [s.label for s in db.statements.values() if s.kind == "p"]
     labels = list(labels)
     enabled = gc.isenabled()
-    gc.disable()
+    gc.disable()  # millions of objects and no cycles: the collector only costs time
     try:
         if jobs <= 1 or len(labels) < 200 or not hasattr(os, "fork"):
             failures = _check_many(db, labels)
         else:
-            import multiprocessing
-
-            _SHARED_DB = db
-            gc.freeze()  # keep the inherited pages shared: no refcount-free gc walks
-            context = multiprocessing.get_context("fork")
-            # Interleaved chunks balance the load: late theorems have longer proofs.
-            chunks = [labels[i::jobs * 4] for i in range(jobs * 4)]
-            with context.Pool(jobs) as pool:
-                failures = [f for part in pool.map(_worker, chunks) for f in part]
-            _SHARED_DB = None
-            gc.unfreeze()
-            order = {label: i for i, label in enumerate(labels)}
-            failures.sort(key=lambda f: order[f.label])
+            failures = _check_parallel(db, labels, jobs, progress)
     finally:
+        _SHARED_DB = None
         if enabled:
             gc.enable()
     return VerifyReport(len(labels), tuple(failures), time.perf_counter() - start)
+
+
+def _check_parallel(db: Database, labels: list[str], jobs: int,
+                    progress: bool) -> list[Failure]:
+    global _SHARED_DB
+    import multiprocessing
+
+    from tqdm import tqdm
+
+    _SHARED_DB = db
+    gc.freeze()  # keep the inherited pages shared: no refcount-free gc walks
+    try:
+        context = multiprocessing.get_context("fork")
+        # Interleaved chunks balance the load (late theorems have longer proofs); many
+        # small ones keep both workers busy to the end.
+        n_chunks = jobs * 16
+        chunks = [labels[i::n_chunks] for i in range(n_chunks)]
+        failures: list[Failure] = []
+        with context.Pool(jobs) as pool, tqdm(
+                total=len(labels), unit="proof", disable=not progress or None,
+                leave=False) as bar:
+            for done, part in pool.imap_unordered(_worker, chunks):
+                failures += part
+                bar.update(done)
+    finally:
+        gc.unfreeze()
+    order = {label: i for i, label in enumerate(labels)}
+    failures.sort(key=lambda f: order[f.label])
+    return failures

@@ -1,0 +1,101 @@
+"""``provergym mm ...``: the Metamath subcommands.
+
+``provergym mm verify FILE [--jobs N] [--allow-incomplete]`` parses a database (with its
+``$[ $]`` includes) and checks every proof. Exit status:
+
+- 0: every proof verified (with ``--allow-incomplete``, proofs with ``?`` steps are listed
+  as incomplete but do not fail the run);
+- 1: some proof failed, or is incomplete (``?`` steps): each is listed with its label,
+  file:line and reason; an incomplete proof is never counted as verified;
+- 2: the file cannot be read or is malformed; the message names the file and line.
+
+Other modules add ``mm`` subcommands by defining ``register_mm(mm_subparsers)`` and being
+listed in :data:`MM_COMMAND_MODULES` (a module that does not exist yet is skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+
+# Modules with ``register_mm(mm_subparsers)``; each adds its own ``mm`` subcommands.
+MM_COMMAND_MODULES: tuple[str, ...] = ("provergym.metamath.cli",)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    mm = subparsers.add_parser("mm", help="Metamath: verify databases and proofs",
+                               description="Metamath subcommands.")
+    mm_subparsers = mm.add_subparsers(dest="mm_command", required=True)
+    for name in MM_COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                continue
+            raise
+        module.register_mm(mm_subparsers)
+
+
+def register_mm(mm_subparsers: argparse._SubParsersAction) -> None:
+    verify = mm_subparsers.add_parser(
+        "verify", help="check every proof of a .mm database",
+        description="Check every proof of a .mm database, $d conditions included. Exit 0 "
+        "if all verify, 1 if any fails (or is incomplete), 2 if the file is unreadable "
+        "or malformed.")
+    verify.add_argument("file", help="the .mm database ($[ $] includes are followed)")
+    verify.add_argument("--jobs", "-j", type=int, default=None,
+                        help="worker processes (default: the usable CPU cores)")
+    verify.add_argument("--allow-incomplete", action="store_true",
+                        help="list proofs with ? steps as incomplete without failing")
+    verify.set_defaults(func=verify_command)
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from provergym.metamath.database import MetamathError, parse_database
+    from provergym.metamath.kernel import verify_database
+
+    start = time.perf_counter()
+    jobs = args.jobs if args.jobs is not None else _default_jobs()
+    if jobs < 1:
+        print("provergym mm verify: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        db = parse_database(args.file)
+    except MetamathError as error:
+        print(f"provergym mm verify: error: {error}", file=sys.stderr)
+        return 2
+    parsed = time.perf_counter()
+    report = verify_database(db, jobs=jobs, progress=True)
+    seconds = time.perf_counter() - start
+    for failure in report.failures:
+        what = "incomplete" if failure.incomplete else "error"
+        print(f"{failure.file}:{failure.line}: {failure.label}: {what}: {failure.reason}")
+    errors, incomplete = len(report.errors), len(report.incomplete)
+    summary = f"verified {report.checked - errors - incomplete} proofs, {errors} errors"
+    if incomplete:
+        summary += f", {incomplete} incomplete"
+    print(f"{summary} in {seconds:.1f} s (parse {parsed - start:.1f} s, "
+          f"verify {report.seconds:.1f} s, {jobs} jobs)")
+    code = 1 if errors or (incomplete and not args.allow_incomplete) else 0
+    _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Exit without tearing down millions of parsed objects (that takes about a second
+    for set.mm). Skipped under pytest, which calls commands in-process."""
+    if "pytest" in sys.modules:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
