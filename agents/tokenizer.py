@@ -83,7 +83,15 @@ def _chain(first: Iterable[str], rest: Iterable[str]) -> Iterable[str]:
 
 
 def save_tokenizer(tokenizer, directory: str | Path) -> None:
-    tokenizer.save_pretrained(str(directory))
+    """Save into a temporary folder, then rename: a kill never leaves half a tokenizer."""
+    import shutil
+
+    final = Path(directory)
+    temporary = final.with_name(f".tmp-{final.name}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    tokenizer.save_pretrained(str(temporary))
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(temporary, final)
 
 
 def load_tokenizer(directory: str | Path):

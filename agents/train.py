@@ -475,7 +475,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay},
          {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr, betas=(0.9, 0.95), fused=False)
+        lr=config.lr, betas=(0.9, 0.95), fused=torch.cuda.is_available())
     # The scheduler is stepped by hand once per optimizer step (not prepared: accelerate
     # would step it once per process), and registered so that it is checkpointed.
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config))
@@ -517,6 +517,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
                 optimizer.zero_grad(set_to_none=True)
             window_loss.append(loss.detach())
             window_tokens += int(batch["attention_mask"].sum())
+        used_lr = scheduler.get_last_lr()[0]  # the rate this step was taken with
         scheduler.step()
         step += 1
         bar.update(1)
@@ -530,7 +531,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
             total_tokens += tokens
             total_time += elapsed
             log.write(event="train", step=step, loss=round(last_loss, 5),
-                      lr=scheduler.get_last_lr()[0], samples=samples,
+                      lr=used_lr, samples=samples,
                       tokens_per_second=round(tokens / max(elapsed, 1e-9), 1))
             bar.set_postfix(loss=f"{last_loss:.3f}")
             window_loss, window_tokens, window_start = [], 0, time.perf_counter()

@@ -104,6 +104,24 @@ def test_propose_accepts_a_proof_state(metamath_run):
     assert policy.propose(state, 2) == policy.propose("|- ( ph -> ph ) $e |- ps", 2)
 
 
+@pytest.mark.slow
+def test_gradient_accumulation_consumes_micro_batches(corpora, tmp_path):
+    config = resolve_config("rewrite", "tiny", {
+        "data_dir": str(corpora["rewrite"]), "out_dir": str(tmp_path / "accumulate"),
+        "steps": 4, "grad_accum": 2, "batch_size": 8, "warmup_steps": 2, "log_every": 1,
+        "eval_every": 4, "save_every": 4, "progress": False})
+    result = train(config)
+    assert result.step == 4
+    meta = json.loads((latest_checkpoint(config.out_dir) / "meta.json").read_text())
+    assert meta == {"step": 4, "samples": 4 * 2 * 8}
+    lrs = [r["lr"] for r in read_log(config.out_dir)]
+    # Linear warmup over 2 optimizer steps, then the cosine from the peak towards 10%.
+    peak = config.lr
+    assert lrs == pytest.approx([peak / 2, peak, peak, peak * (0.1 + 0.9 * 0.5)])
+    with pytest.raises(Exception, match="already holds a run"):
+        train(config)
+
+
 def _train_process(data: Path, out: Path, resume: bool) -> subprocess.Popen:
     command = [sys.executable, "-m", "agents.train", "--task", "metamath", "--size", "tiny",
                "--data", str(data), "--out", str(out), "--steps", "40", "--no-progress",
