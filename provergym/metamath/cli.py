@@ -22,7 +22,7 @@ import sys
 import time
 
 # Modules with ``register_mm(mm_subparsers)``; each adds its own ``mm`` subcommands.
-MM_COMMAND_MODULES: tuple[str, ...] = ("provergym.metamath.cli",)
+MM_COMMAND_MODULES: tuple[str, ...] = ("provergym.metamath.cli", "provergym.metamath.commands")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

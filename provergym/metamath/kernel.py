@@ -416,8 +416,9 @@ class Kernel:
                                 codes, steps, f"{frame.label}: $d {first} {second} violated: "
                                 f"both substitutions contain {x}")
                         raise self._step_error(
-                            codes, steps, f"{frame.label}: $d {first} {second} needs "
-                            f"$d {x} {y}, which {theorem.label} does not have")
+                            codes, steps, f"{frame.label}: its $d {first} {second} requires "
+                            f"$d {x} {y} after substitution, which {theorem.label} "
+                            "does not have")
 
     def _variables_in(self, body: str) -> tuple[str, ...]:
         variables = self.variables

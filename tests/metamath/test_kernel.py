@@ -1,0 +1,265 @@
+"""The proof kernel: every Debian database verifies; corrupted proofs are rejected with a
+precise reason (and metamath-exe, the independent oracle, rejects them too)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from provergym.metamath.database import parse_database
+from provergym.metamath.kernel import (
+    IncompleteProof,
+    Kernel,
+    ProofError,
+    _compressed_number,
+    compressed_code,
+    verify_database,
+)
+from tests.metamath.conftest import DATABASES, metamath_errors, replace_once, run_cli
+
+SMALL_DATABASES = sorted(p.name for p in DATABASES.glob("*.mm") if p.name != "set.mm")
+
+AX5E_BLOCK = "  ${\n    $d x ph $.\n    $( A rephrasing"
+AX5E_PROOF = "( wex wi wn wal ax-5 eximal mpbir ) ABCADAEZJBFDJBGAABHI $."
+
+
+def failures_of(path: Path) -> dict[str, str]:
+    report = verify_database(parse_database(path))
+    return {f.label: f.reason for f in report.failures}
+
+
+# -- real databases --------------------------------------------------------------------
+@pytest.mark.parametrize("name", SMALL_DATABASES)
+def test_debian_database_verifies(name: str) -> None:
+    db = parse_database(DATABASES / name)
+    report = verify_database(db, jobs=2)
+    assert report.failures == ()
+    assert report.checked == len(db.theorems())
+
+
+@pytest.mark.slow
+def test_set_mm_verifies_with_two_jobs() -> None:
+    db = parse_database(DATABASES / "set.mm")
+    report = verify_database(db, jobs=2)
+    assert report.checked == 37759
+    assert report.failures == ()
+
+
+def test_excerpt_verifies_and_metamath_agrees(excerpt) -> None:
+    path = excerpt()
+    assert failures_of(path) == {}
+    assert metamath_errors(path) == []
+
+
+# -- corrupted proofs: the kernel says why, metamath-exe rejects them too ----------------
+def test_swapped_labels_in_compressed_proof(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(
+        t, AX5E_PROOF, "( wex wi wn wal eximal ax-5 mpbir ) ABCADAEZJBFDJBGAABHI $."))
+    reason = failures_of(path)["ax5e"]
+    assert re.match(r"step 20: mpbir: hypothesis 2 wants typecode wff, got '\|- ", reason), reason
+    assert metamath_errors(path)
+
+
+def test_symbol_changed_in_statement(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, "ax5e $p |- ( E. x ph -> ph )",
+                                          "ax5e $p |- ( E. x ph <-> ph )"))
+    assert failures_of(path) == {"ax5e": "the proof proves '|- ( E. x ph -> ph )', not the "
+                                         "statement '|- ( E. x ph <-> ph )'"}
+    assert metamath_errors(path)
+
+
+def test_removed_disjoint_condition(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_BLOCK, "  ${\n    $( A rephrasing"))
+    reason = failures_of(path)["ax5e"]
+    assert "ax-5: its $d" in reason and "which ax5e does not have" in reason, reason
+    assert metamath_errors(path)
+
+
+def test_disjoint_violated_by_the_same_variable(tmp_path: Path) -> None:
+    # A $d x y axiom applied with x := y, y := y: both substitutions contain y.
+    path = tmp_path / "dv.mm"
+    path.write_text("$c |- set $. $v x y $. vx $f set x $. vy $f set y $.\n"
+                    "${ $d x y $. ax $a |- x y $. $}\n"
+                    "${ $d x y $. th $p |- y y $= vy vy ax $. $}\n")
+    assert "violated: both substitutions contain y" in failures_of(path)["th"]
+    assert metamath_errors(path)
+
+
+def test_dummy_variable_needs_its_disjoint_condition(tmp_path: Path) -> None:
+    # z occurs only inside the proofs (a dummy variable), yet ax's $d x z applies to it.
+    path = tmp_path / "dummy.mm"
+    path.write_text("$c |- set ( ) $. $v x z $. vx $f set x $. vz $f set z $.\n"
+                    "${ $d x z $. ax $a |- ( x z ) $. $}\n"
+                    "${ elim.1 $e |- ( x z ) $. elim $a |- x $. $}\n"
+                    "${ $d x z $. th $p |- x $= vx vz vx vz ax elim $. $}\n"
+                    "th2 $p |- x $= vx vz vx vz ax elim $.\n")
+    failures = failures_of(path)
+    assert "th" not in failures
+    assert failures["th2"] == ("step 5: ax: its $d x z requires $d x z after substitution, "
+                               "which th2 does not have")
+    assert len(metamath_errors(path)) == 1
+
+
+def test_truncated_compressed_proof(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AAB")))
+    assert failures_of(path)["ax5e"].startswith("the proof leaves")
+    assert metamath_errors(path)
+
+
+def test_truncated_compressed_number(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AABHIU")))
+    assert "truncated number" in failures_of(path)["ax5e"]
+    assert metamath_errors(path)
+
+
+def test_bad_character_in_compressed_proof(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AAbHI")))
+    assert failures_of(path)["ax5e"] == "compressed proof: bad character 'b'"
+
+
+def test_number_beyond_the_table(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AABHT")))
+    reason = failures_of(path)["ax5e"]
+    assert re.match(r"step 20: code T is number 20, but the proof has 9 labels and 1 saved",
+                    reason), reason
+
+
+def test_self_citing_proof(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("mpbir", "ax5e")))
+    assert failures_of(path)["ax5e"] == "the proof cites itself"
+    assert metamath_errors(path)
+
+
+def test_proof_citing_a_later_theorem(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("mpbir", "nfv")))
+    assert failures_of(path)["ax5e"] == "the proof cites 'nfv', which comes later"
+    assert metamath_errors(path)
+
+
+def test_inactive_hypothesis(tmp_path: Path) -> None:
+    path = tmp_path / "inactive.mm"
+    path.write_text("$c |- wff $. $v p $. wp $f wff p $.\n"
+                    "${ h $e |- p $. ax $a |- p $. $}\n"
+                    "th $p |- p $= wp h ax $. \n")
+    assert failures_of(path)["th"] == "hypothesis 'h' is not active in this scope"
+
+
+def test_unknown_step_is_incomplete_never_verified(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AAB?I")))
+    report = verify_database(parse_database(path))
+    assert [(f.label, f.incomplete) for f in report.failures] == [("ax5e", True)]
+    assert report.incomplete and not report.errors
+    db = parse_database(path)
+    with pytest.raises(IncompleteProof):
+        Kernel(db).verify("ax5e")
+
+
+def test_unknown_step_in_normal_proof(tmp_path: Path) -> None:
+    path = tmp_path / "normal.mm"
+    text = (DATABASES / "demo0.mm").read_text()
+    path.write_text(replace_once(text, "tt tze tpl tt tt a1 mp mp", "tt tze tpl tt tt a1 ? mp"))
+    with pytest.raises(IncompleteProof):
+        Kernel(parse_database(path)).verify("th1")
+
+
+def test_wrong_essential_hypothesis_in_normal_proof(tmp_path: Path) -> None:
+    path = tmp_path / "normal.mm"
+    text = (DATABASES / "demo0.mm").read_text()
+    # The last mp's minor premise is replaced by the axiom a2 on another term.
+    path.write_text(replace_once(text, "tt weq tt a2 tt tze", "tt weq tt tze tpl a2 tt tze"))
+    reason = failures_of(path)["th1"]
+    assert re.match(r"step \d+: ", reason), reason
+    assert metamath_errors(path)
+
+
+def test_typecode_mismatch(tmp_path: Path) -> None:
+    path = tmp_path / "normal.mm"
+    text = (DATABASES / "demo0.mm").read_text()
+    path.write_text(replace_once(text, "tt tze tpl tt weq tt tt weq tt a2",
+                                 "tt tze tpl tt weq tt tt weq wp a2"))
+    assert "a2: hypothesis 1 wants typecode term, got 'wff P'" in failures_of(path)["th1"]
+
+
+# -- the API the environment uses -------------------------------------------------------
+def test_verify_normal_and_decode_round_trip() -> None:
+    db = parse_database(DATABASES / "demo0.mm")
+    kernel = Kernel(db)
+    labels = db["th1"].proof.split()
+    kernel.verify_normal("th1", labels)
+    steps = kernel.decode(db["th1"])
+    assert steps[:3] == [("term", "t "), kernel.frame("tze"), kernel.frame("tpl")]
+    kernel.check_steps(db["th1"], steps)
+    with pytest.raises(ProofError, match="leaves 4 entries"):
+        kernel.verify_normal("th1", labels[:-1])
+    with pytest.raises(ProofError, match="cites itself"):
+        kernel.verify_normal("th1", [*labels[:-1], "th1"])
+    with pytest.raises(ProofError, match="empty proof"):
+        kernel.verify_normal("th1", [])
+
+
+def test_decode_compressed_proof_with_saved_steps(excerpt) -> None:
+    db = parse_database(excerpt())
+    kernel = Kernel(db)
+    steps = kernel.decode(db["ax5e"])
+    assert ("Z",) in steps and any(isinstance(s, int) for s in steps)
+    kernel.check_steps(db["ax5e"], steps)
+    broken = [s for s in steps if s != ("Z",)]  # saved steps now refer to nothing
+    with pytest.raises(ProofError):
+        kernel.check_steps(db["ax5e"], broken)
+
+
+def test_compressed_codes_round_trip() -> None:
+    assert [compressed_code(n) for n in (1, 20, 21, 40, 120, 121)] == [
+        "A", "T", "UA", "UT", "YT", "UUA"]
+    for number in range(1, 5000):
+        assert _compressed_number(compressed_code(number)) == number
+
+
+# -- the command line -------------------------------------------------------------------
+def test_cli_verifies_demo0() -> None:
+    run = run_cli("mm", "verify", str(DATABASES / "demo0.mm"))
+    assert run.code == 0, run.text
+    assert re.match(r"verified 1 proofs, 0 errors in [\d.]+ s", run.out), run.out
+
+
+def test_cli_lists_failures_and_exits_1(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_BLOCK, "  ${\n    $( A rephrasing"))
+    run = run_cli("mm", "verify", str(path), "--jobs", "2")
+    assert run.code == 1, run.text
+    assert f"{path}:25926: ax5e: error: step 15: ax-5: its $d" in run.out
+    assert "verified 1719 proofs, 1 errors" in run.out
+    assert "Traceback" not in run.text
+
+
+def test_cli_incomplete_proofs(excerpt) -> None:
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AAB?I")))
+    run = run_cli("mm", "verify", str(path))
+    assert run.code == 1, run.text
+    assert "ax5e: incomplete: the proof has unknown steps (?)" in run.out
+    assert "verified 1719 proofs, 0 errors, 1 incomplete" in run.out
+    assert run_cli("mm", "verify", str(path), "--allow-incomplete").code == 0
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t + "\n$( never closed\n", "unterminated comment"),
+    (lambda t: t + "\nfoo $p |- ph $= wph\n", "unterminated $p statement"),
+    (lambda t: t + "\nax5e $a |- ph $.\n", "label 'ax5e' is reused"),
+])
+def test_cli_malformed_file_exits_2(excerpt, edit, message: str) -> None:
+    path = excerpt(edit)
+    run = run_cli("mm", "verify", str(path))
+    assert run.code == 2, run.text
+    assert f"{path}:25962: " in run.err and message in run.err, run.err
+    assert "Traceback" not in run.text
+
+
+def test_cli_unreadable_file_exits_2(tmp_path: Path) -> None:
+    run = run_cli("mm", "verify", str(tmp_path / "missing.mm"))
+    assert run.code == 2
+    assert f"{tmp_path / 'missing.mm'}: cannot read" in run.err
+    binary = tmp_path / "binary.mm"
+    binary.write_bytes(b"$c a $.\n\xff\xfe\n")
+    run = run_cli("mm", "verify", str(binary))
+    assert run.code == 2 and "non-ASCII" in run.err and "Traceback" not in run.text
