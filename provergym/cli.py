@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "provergym.metamath.cli",
     "provergym.coq.cli",
     "provergym.demo",
+    "provergym.prove_cli",
     "agents.cli",
     "corpora.cli",
 )

@@ -1,0 +1,1 @@
+"""The benchmark runner with its baselines, the summary and the HTML report."""

@@ -1,0 +1,364 @@
+"""The benchmark runner: held-out theorems, several methods, one JSON line per attempt.
+
+Methods, all run on the same theorems:
+
+- Metamath: ``model`` (best-first search with the trained policy), ``frequency`` and
+  ``uniform`` (the same search with a policy that uses no model), ``improve``
+  (metamath-exe's Proof Assistant).
+- Coq: ``model``, ``model+sauto`` (the model with ``sauto`` as a fallback tactic), ``fixed``
+  (a fixed tactic list), and CoqHammer's ``sauto``/``best``/``hauto``.
+
+Results go to ``<out>/results.jsonl`` (one line per method and theorem) as they come, so an
+interrupted run resumes where it stopped (``resume=True`` skips what is there). Proofs are
+then checked independently (Metamath: kernel and metamath-exe on a database copy per method;
+Coq: coqc, in the worker) and the file is rewritten with the verdicts: a rejected proof is
+a ``check_failed`` result, never a success. ``summary.json`` holds the pass rates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from provergym.search.bestfirst import SearchConfig, best_first_search
+from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
+
+METAMATH_METHODS = ("model", "frequency", "uniform", "improve")
+COQ_METHODS = ("model", "model+sauto", "fixed", "sauto", "best", "hauto")
+RESULTS = "results.jsonl"
+SUMMARY = "summary.json"
+
+
+class BenchError(Exception):
+    """Bad benchmark input (no manifest, unknown theorem, missing model...)."""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    backend: str  # "metamath" or "coq"
+    methods: tuple[str, ...]
+    theorems: tuple[str, ...]  # Metamath labels, or "path/to/file.v:lemma" for Coq
+    out_dir: str
+    db: str = "/usr/share/metamath/databases/set.mm"
+    train_theorems: tuple[str, ...] = ()  # for the frequency policy's counts
+    model: str | None = None
+    search: SearchConfig = field(default_factory=SearchConfig)
+    jobs: int = 1
+    resume: bool = True
+    improve_options: str = "/3 /depth 1"
+    improve_seconds: float = 20.0  # per theorem (a batch's limit is this times its size)
+    hammer_timeout: float = 10.0
+    coq_args: tuple[str, ...] = ()
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        known = METAMATH_METHODS if self.backend == "metamath" else COQ_METHODS
+        if self.backend not in ("metamath", "coq"):
+            raise BenchError(f"unknown backend {self.backend!r}: use metamath or coq")
+        for method in self.methods:
+            if method not in known:
+                raise BenchError(f"unknown {self.backend} method {method!r}; "
+                                 f"choose from {', '.join(known)}")
+        if any(m.startswith("model") for m in self.methods) and not self.model:
+            raise BenchError("the model method needs --model DIR (a trained run folder)")
+
+
+# -- theorems ---------------------------------------------------------------------------------
+def manifest_theorems(backend: str, split: str, root: str | os.PathLike[str] | None = None) -> list[str]:
+    """The names in the committed manifest ``corpora/splits/<backend>/<split>.txt``."""
+    from corpora.common import MANIFEST_ROOT, read_manifest
+
+    directory = Path(root or MANIFEST_ROOT) / backend
+    manifest = read_manifest(directory)
+    if manifest is None:
+        raise BenchError(f"no split manifest in {directory}: run `provergym corpus build "
+                         f"{backend}` (it writes and commits the manifests), or pass --theorems")
+    return [name for name, owner in manifest.items() if owner == split]
+
+
+def fixed_sample(names: Iterable[str], limit: int | None, seed: int = 0) -> list[str]:
+    """A fixed pseudo-random sample (by SHA-256 of the name), the same on every machine."""
+    ranked = sorted(set(names), key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
+    return ranked[:limit] if limit else ranked
+
+
+# -- results file ------------------------------------------------------------------------------
+def read_results(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every complete line of ``results.jsonl`` (a line cut off by a kill is skipped)."""
+    path = Path(out_dir) / RESULTS
+    if not path.exists():
+        return []
+    lines = []
+    for line in path.read_text().splitlines():
+        try:
+            lines.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return lines
+
+
+def _write_results_atomic(out_dir: Path, lines: Sequence[dict[str, Any]]) -> None:
+    tmp = out_dir / (RESULTS + ".tmp")
+    with open(tmp, "w") as handle:
+        for line in lines:
+            handle.write(json.dumps(line) + "\n")
+    os.replace(tmp, out_dir / RESULTS)
+
+
+def _line(method: str, result: SearchResult, keep_tree: bool) -> dict[str, Any]:
+    return {"method": method, "theorem": result.theorem,
+            "result": result.to_json(with_tree=keep_tree)}
+
+
+# -- workers ------------------------------------------------------------------------------------
+# Built once per process: in the parent before forking (Metamath's database, grammar and the
+# model-free policies are shared copy-on-write), or in the worker (the model, Coq sessions).
+_STATE: dict[str, Any] = {}
+
+
+def _metamath_env(config: BenchConfig) -> Any:
+    env = _STATE.get("env")
+    if env is None:
+        from provergym.metamath.database import MetamathError
+        from provergym.metamath.env import MetamathEnv
+
+        try:
+            env = _STATE["env"] = MetamathEnv(config.db)
+        except (MetamathError, OSError) as error:
+            raise BenchError(f"cannot read {config.db}: {error}") from error
+    return env
+
+
+def _policy(config: BenchConfig, method: str) -> Any:
+    key = f"policy:{method}"
+    if key in _STATE:
+        return _STATE[key]
+    from provergym.search import policies
+
+    if method in ("model", "model+sauto"):
+        policy: Any = policies.ModelPolicy(config.model or "", threads=1)
+        if method == "model+sauto":
+            policy = policies.WithFallback(policy, ("sauto.",))
+    elif method == "fixed":
+        policy = policies.FixedTactics()
+    else:
+        env = _metamath_env(config)
+        db = env.db
+        last = max(db.statements[t].index for t in config.theorems)
+        labels = [s.label for s in db.assertions()
+                  if s.typecode not in env.syntax_typecodes and s.index < last]
+        if method == "frequency":
+            counts = policies.training_label_counts(db, config.train_theorems,
+                                                    env.syntax_typecodes)
+            policy = policies.FrequencyPolicy(env, counts, labels)
+        else:
+            policy = policies.UniformPolicy(env, labels)
+    _STATE[key] = policy
+    return policy
+
+
+def _coq_file(config: BenchConfig, path: str) -> Any:
+    from provergym.coq.env import CoqFile
+
+    files = _STATE.setdefault("coq_files", {})
+    if path not in files:
+        files[path] = CoqFile(path, coq_args=config.coq_args,
+                              step_timeout=config.search.step_timeout)
+    return files[path]
+
+
+def _close_coq() -> None:
+    for env in _STATE.pop("coq_files", {}).values():
+        env.close()
+
+
+def _failure(theorem: str, status: str, message: str, seconds: float = 0.0) -> SearchResult:
+    return SearchResult(theorem=theorem, status=status, message=message,
+                        stats=SearchStats(0, 0, 0, 0, round(seconds, 4), 0.0, 0.0))
+
+
+def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
+    """One method on one theorem; never raises for a failed attempt."""
+    from provergym.api import InitError, ProverError
+
+    started = time.perf_counter()
+    try:
+        if config.backend == "metamath":
+            return best_first_search(_metamath_env(config), theorem, _policy(config, method),
+                                     config.search)
+        path, _, lemma = theorem.rpartition(":")
+        if method in ("sauto", "best", "hauto"):
+            result = _hammer(config, method, path, lemma)
+        else:
+            env = _coq_file(config, path)
+            result = best_first_search(env, lemma, _policy(config, method), config.search)
+            result = replace(result, theorem=theorem)
+        if result.status == PROVED:
+            result = _check_coq(config, method, path, lemma, result)
+        return result
+    except (InitError, ProverError, BenchError) as error:
+        return _failure(theorem, ERROR, str(error), time.perf_counter() - started)
+
+
+def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchResult:
+    from provergym.api import Proved
+    from provergym.coq.hammer import HammerProver
+
+    started = time.perf_counter()
+    with HammerProver(path, coq_args=config.coq_args, timeout=config.hammer_timeout,
+                      tactic=tactic) as prover:
+        outcome = prover.prove(lemma)
+    seconds = time.perf_counter() - started
+    stats = SearchStats(1, 1, 0, 1, round(seconds, 4), 0.0, round(seconds, 4))
+    theorem = f"{path}:{lemma}"
+    if isinstance(outcome, Proved):
+        return SearchResult(theorem, PROVED, proof=outcome.proof, actions=(f"{tactic}.",),
+                            stats=stats, checks={"backend": "ok"}, expansions_to_proof=1)
+    return SearchResult(theorem, EXHAUSTED, message=outcome.reason[:300], stats=stats)
+
+
+def _check_coq(config: BenchConfig, method: str, path: str, lemma: str,
+               result: SearchResult) -> SearchResult:
+    from provergym.search.check import check_coq_result
+
+    env = _coq_file(config, path)
+    out = Path(config.out_dir) / "coq_proofs" / method.replace("+", "_")
+    # The check exports the lemma under its own name; keep the "file:lemma" theorem id.
+    checked = check_coq_result(env, replace(result, theorem=lemma), out)
+    return replace(checked, theorem=result.theorem)
+
+
+def _work(task: tuple[BenchConfig, str, str]) -> dict[str, Any]:
+    config, method, theorem = task
+    result = _attempt(config, method, theorem)
+    return _line(method, result, keep_tree=result.status == PROVED)
+
+
+def _improve_work(task: tuple[BenchConfig, list[str]]) -> list[dict[str, Any]]:
+    from provergym.bench.improve import run_improve
+
+    config, theorems = task
+    lines = []
+    for outcome in run_improve(config.db, theorems, options=config.improve_options,
+                               seconds_per_theorem=config.improve_seconds):
+        stats = SearchStats(1, 1, 0, 0, round(outcome.seconds, 4), 0.0, round(outcome.seconds, 4))
+        if outcome.proof:
+            # A candidate only: the check stage runs our kernel and metamath-exe on it.
+            result = SearchResult(outcome.theorem, PROVED, proof=outcome.proof, stats=stats,
+                                  message="found by improve " + config.improve_options,
+                                  expansions_to_proof=1)
+        else:
+            result = SearchResult(outcome.theorem, EXHAUSTED, message=outcome.message,
+                                  stats=stats)
+        lines.append(_line("improve", result, keep_tree=False))
+    return lines
+
+
+# -- the run --------------------------------------------------------------------------------------
+def run_bench(config: BenchConfig) -> dict[str, Any]:
+    """Run every method on every theorem (resuming), check the proofs, write the summary."""
+    from tqdm import tqdm
+
+    from provergym.bench.summary import summarise
+
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not config.theorems:
+        raise BenchError("no theorems to run on")
+    if config.backend == "metamath":
+        env = _metamath_env(config)
+        unknown = [t for t in config.theorems
+                   if t not in env.db.statements or env.db.statements[t].kind != "p"]
+        if unknown:
+            raise BenchError(f"{config.db}: not $p statements: {', '.join(unknown[:5])}")
+    if not config.resume and (out_dir / RESULTS).exists():
+        (out_dir / RESULTS).unlink()
+    done = {(line["method"], line["theorem"]) for line in read_results(out_dir)}
+    (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=1, default=str))
+    with open(out_dir / RESULTS, "a") as sink:
+        for method in config.methods:
+            todo = [t for t in config.theorems if (method, t) not in done]
+            if not todo:
+                continue
+            bar = tqdm(total=len(todo), desc=f"{config.backend}/{method}", unit="thm",
+                       disable=not config.progress, dynamic_ncols=True)
+            proved = 0
+            for line in _run_method(config, method, todo):
+                sink.write(json.dumps(line) + "\n")
+                sink.flush()
+                proved += line["result"]["status"] == PROVED
+                bar.update(1)
+                bar.set_postfix(proved=proved)
+            bar.close()
+    if config.backend == "metamath":
+        _check_metamath(config, out_dir)
+    _STATE.pop("policy:model", None)
+    summary = summarise(read_results(out_dir), config)
+    (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[dict[str, Any]]:
+    if method == "improve":
+        chunks = [todo[i:i + 10] for i in range(0, len(todo), 10)]
+        tasks_i = [(config, chunk) for chunk in chunks]
+        if config.jobs <= 1:
+            for task in tasks_i:
+                yield from _improve_work(task)
+            return
+        with multiprocessing.get_context("fork").Pool(config.jobs) as pool:
+            for lines in pool.imap_unordered(_improve_work, tasks_i):
+                yield from lines
+        return
+    tasks = [(config, method, theorem) for theorem in todo]
+    if config.backend == "metamath" and not method.startswith("model"):
+        _policy(config, method)  # build before forking: the workers share it
+    if config.jobs <= 1:
+        try:
+            for task in tasks:
+                yield _work(task)
+        finally:
+            _close_coq()
+        return
+    # Fork: workers inherit the parsed database; each builds its own model or Coq session.
+    context = multiprocessing.get_context("fork")
+    with context.Pool(config.jobs, initializer=_worker_init) as pool:
+        yield from pool.imap_unordered(_work, tasks, chunksize=1)
+
+
+def _worker_init() -> None:
+    import atexit
+
+    atexit.register(_close_coq)
+
+
+def _check_metamath(config: BenchConfig, out_dir: Path) -> None:
+    """Kernel + metamath-exe on every proof that has not been checked by both yet."""
+    from provergym.search.check import METAMATH_EXE, check_metamath_results
+
+    lines = read_results(out_dir)
+    env = _metamath_env(config)
+    changed = False
+    for method in {line["method"] for line in lines}:
+        indices = [i for i, line in enumerate(lines) if line["method"] == method
+                   and line["result"]["status"] == PROVED
+                   and METAMATH_EXE not in line["result"].get("checks", {})]
+        if not indices:
+            continue
+        results = [SearchResult.from_json(lines[i]["result"]) for i in indices]
+        checked = check_metamath_results(env.db, results, out_dir / "export" / method)
+        for i, result in zip(indices, checked):
+            lines[i] = _line(method, result, keep_tree=bool(lines[i]["result"].get("tree")))
+            if result.status != PROVED:
+                print(f"BUG: {method} found a proof of {result.theorem} that a checker "
+                      f"rejects: {result.message}")
+        changed = True
+    if changed:
+        _write_results_atomic(out_dir, lines)

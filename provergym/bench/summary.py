@@ -1,0 +1,87 @@
+"""Pass rates with Wilson 95% confidence intervals, times, and pass rate against budget."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from provergym.search.result import CHECK_FAILED, PROVED
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval for a binomial proportion (sound near 0 and 1)."""
+    if trials <= 0:
+        return (0.0, 0.0)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def budget_points(budget: int) -> list[int]:
+    """1, 2, 4, ... up to and including ``budget``."""
+    points, b = [], 1
+    while b < budget:
+        points.append(b)
+        b *= 2
+    return [*points, budget]
+
+
+def summarise(lines: Sequence[dict[str, Any]], config: Any = None) -> dict[str, Any]:
+    """Per method: attempted, proved, pass rate and CI, check failures, times, and the pass
+    rate at each budget (a best-first search spending b expansions behaves exactly like the
+    first b expansions of a longer one, so one run gives the whole curve)."""
+    theorems = sorted({line["theorem"] for line in lines})
+    budget = getattr(getattr(config, "search", None), "expansions", None) or max(
+        [line["result"].get("expansions_to_proof") or 1 for line in lines] or [1])
+    methods: dict[str, Any] = {}
+    for method in dict.fromkeys(line["method"] for line in lines):
+        rows = [line["result"] for line in lines if line["method"] == method]
+        proved = [r for r in rows if r["status"] == PROVED]
+        low, high = wilson_interval(len(proved), len(rows))
+        seconds = [r["stats"]["seconds"] for r in rows]
+        curve = {}
+        for b in budget_points(budget):
+            hits = sum(1 for r in proved if (r.get("expansions_to_proof") or 1) <= b)
+            curve[str(b)] = hits / len(rows) if rows else 0.0
+        expansions = sum(r["stats"]["expansions"] for r in rows)
+        search_seconds = sum(seconds)
+        methods[method] = {
+            "attempted": len(rows),
+            "proved": len(proved),
+            "pass_rate": len(proved) / len(rows) if rows else 0.0,
+            "ci95": [low, high],
+            "check_failed": sum(1 for r in rows if r["status"] == CHECK_FAILED),
+            "errors": sum(1 for r in rows if r["status"] == "error"),
+            "mean_seconds": statistics.fmean(seconds) if seconds else 0.0,
+            "median_seconds": statistics.median(seconds) if seconds else 0.0,
+            "expansions": expansions,
+            "expansions_per_second": expansions / search_seconds if search_seconds else 0.0,
+            "pass_rate_by_budget": curve,
+            "status_counts": {s: sum(1 for r in rows if r["status"] == s)
+                              for s in sorted({r["status"] for r in rows})},
+        }
+    return {"theorems": len(theorems), "budget": budget,
+            "candidates": getattr(getattr(config, "search", None), "candidates", None),
+            "methods": methods}
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A plain-text table, one method per line."""
+    header = (f"{'method':<14}{'proved':>10}{'pass rate':>11}{'95% CI':>17}"
+              f"{'s/thm':>8}{'exp/s':>8}{'bad':>5}")
+    lines = [f"{summary['theorems']} theorems, budget {summary['budget']} expansions"
+             f" x {summary.get('candidates')} candidates", header, "-" * len(header)]
+    for method, row in summary["methods"].items():
+        low, high = row["ci95"]
+        lines.append(f"{method:<14}{row['proved']:>5}/{row['attempted']:<4}"
+                     f"{100 * row['pass_rate']:>10.1f}%"
+                     f"{f'[{100 * low:.1f}, {100 * high:.1f}]':>17}"
+                     f"{row['mean_seconds']:>8.2f}{row['expansions_per_second']:>8.0f}"
+                     f"{row['check_failed']:>5}")
+    return "\n".join(lines)
