@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     evaluate.add_argument("--k", type=int, default=8, help="candidates for top-k (beam width)")
     evaluate.add_argument("--no-baselines", action="store_true",
                           help="skip the majority/k-NN/SVM baselines")
+    evaluate.add_argument("--database", help="Metamath: the .mm file, to measure the share "
+                          "of proposed steps that the environment accepts")
     evaluate.add_argument("--threads", type=int, default=1,
                           help="torch CPU threads (1 is fastest on a shared machine)")
     evaluate.set_defaults(func=run_eval)
@@ -105,7 +107,8 @@ def run_eval(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         report = run_evaluation(args.model, args.split, data_dir=args.data, limit=args.limit,
-                                k=args.k, baselines=not args.no_baselines)
+                                k=args.k, baselines=not args.no_baselines,
+                                database=args.database)
     except (ConfigError, DataError, ValueError, FileNotFoundError) as error:
         return _fail(str(error))
     print(format_report(report))

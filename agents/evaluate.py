@@ -14,10 +14,11 @@
   GamePad's published SVM figures (49.45% tactic, 57.52% position; on GamePad's own
   Feit-Thompson split, so a reference, not a like-for-like comparison).
 
-Two measures need a live environment and are hooks here, taking a ``step`` callable
+Two measures need a live environment and are hooks taking a ``step`` callable
 (``provergym.api.Backend.step``): ``acceptance_rate`` (share of proposed Metamath steps the
-environment accepts) and ``chained_solve_rate`` (rewrite problems fully solved by chaining
-the model's top step, against GamePad's 10/50).
+environment accepts; wired to our Metamath environment by ``provergym eval --database``)
+and ``chained_solve_rate`` (rewrite problems fully solved by chaining the model's top step,
+against GamePad's 10/50; not wired to the Coq environment yet).
 """
 
 from __future__ import annotations
@@ -45,12 +46,19 @@ def _normalize(text: str) -> str:
 
 
 def step_accuracy(propose_batch: ProposeBatch, examples: Sequence[Example], k: int,
-                  batch_size: int = 8, desc: str = "proof steps") -> dict[str, float]:
-    """Share of examples whose gold action is the first candidate, or among the first k."""
+                  batch_size: int = 8, desc: str = "proof steps",
+                  collect: dict[str, list[tuple[str, float]]] | None = None) -> dict[str, float]:
+    """Share of examples whose gold action is the first candidate, or among the first k.
+
+    ``collect``, if given, receives each goal's candidates (to reuse them, e.g. for the
+    environment's acceptance rate, without generating twice).
+    """
     top1 = topk = 0
     for start in tqdm(range(0, len(examples), batch_size), desc=desc, leave=False):
         chunk = examples[start:start + batch_size]
         for example, candidates in zip(chunk, propose_batch([e.goal for e in chunk], k)):
+            if collect is not None:
+                collect[example.goal] = candidates
             actions = [_normalize(a) for a, _ in candidates]
             gold = _normalize(example.action)
             top1 += bool(actions) and actions[0] == gold
@@ -136,6 +144,33 @@ def acceptance_rate(propose: Callable[[ProofState, int], list[tuple[str, float]]
     return accepted / proposed if proposed else float("nan")
 
 
+def metamath_acceptance(policy, records: Sequence[dict], database: str | Path,
+                        candidates: dict[str, list[tuple[str, float]]], n: int) -> dict:
+    """The acceptance hook run for real: each record's goal is opened in its theorem's
+    context in our Metamath environment, and the model's candidates are stepped."""
+    from agents.tasks import goal_text
+    from provergym.metamath.env import MetamathEnv
+
+    try:
+        env = MetamathEnv(database)
+    except Exception as error:  # the parser's own error types; say which file
+        raise ValueError(f"cannot load the Metamath database {database}: {error}") from None
+    states, skipped = [], 0
+    for record in records:
+        try:
+            states.append(env.goal_state(record["theorem"], record["goal"]))
+        except Exception:  # not in this database, or a goal its grammar cannot parse
+            skipped += 1
+
+    def propose(state: ProofState, count: int) -> list[tuple[str, float]]:
+        cached = candidates.get(goal_text(policy.task, state))
+        return (cached if cached is not None else policy.propose(state, count))[:count]
+
+    rate = acceptance_rate(propose, tqdm(states, desc="acceptance", leave=False), env.step, n)
+    env.close()
+    return {"states": len(states), "skipped": skipped, "accepted_share": rate}
+
+
 def chained_solve_rate(propose: Callable[[ProofState, int], list[tuple[str, float]]],
                        problems: Iterable[ProofState],
                        step: Callable[[ProofState, str], StepResult],
@@ -175,7 +210,8 @@ def _sample(dataset, limit: int, seed: int = 0):
 
 
 def run_evaluation(model: str | Path, split: str, data_dir: str | Path | None = None,
-                   limit: int = 300, k: int = 8, baselines: bool = True) -> dict[str, Any]:
+                   limit: int = 300, k: int = 8, baselines: bool = True,
+                   database: str | Path | None = None) -> dict[str, Any]:
     """Evaluate a run (or hf folder) on a split; the report is also saved beside the model."""
     from agents.policy import Policy, resolve_model_dir
     from agents.train import examples_of, load_corpus
@@ -191,10 +227,16 @@ def run_evaluation(model: str | Path, split: str, data_dir: str | Path | None = 
     corpus = load_corpus(task, data_dir)
     if split not in corpus:
         raise ValueError(f"the corpus at {data_dir} has no {split!r} split")
-    examples = list(examples_of(task, _sample(corpus[split], limit)))
+    records = _sample(corpus[split], limit)
+    examples = list(examples_of(task, records))
     report: dict[str, Any] = {"task": task.name, "split": split, "model": str(model_dir),
                               "step": policy.meta.get("step"), "n": len(examples)}
-    report["model_steps"] = step_accuracy(policy.propose_batch, examples, k)
+    candidates: dict[str, list[tuple[str, float]]] = {}
+    report["model_steps"] = step_accuracy(policy.propose_batch, examples, k,
+                                          collect=candidates)
+    if database is not None and task.name == "metamath":
+        report["model_acceptance"] = metamath_acceptance(
+            policy, list(records), database, candidates, k)
     report["model_value"] = value_metrics(policy, examples)
     if task.has_class:
         report["model_tactic_class"] = class_metrics(policy, examples)
@@ -256,6 +298,11 @@ def format_report(report: dict[str, Any]) -> str:
             b = baselines[name]
             lines.append(f"  proof step  {name.split('_steps')[0]:<8} top1 {pct(b['top1'])}  "
                          f"{top_k} {pct(b[top_k])}")
+    if "model_acceptance" in report:
+        accept = report["model_acceptance"]
+        lines.append(f"  proof step  accepted by the environment {pct(accept['accepted_share'])}"
+                     f" of the candidates ({accept['states']} states, "
+                     f"{accept['skipped']} skipped)")
     value = report["model_value"]
     title = "position" if report["task"] == "coq" else "value"
     lines.append(f"  {title:<10}  model    acc {pct(value['accuracy'])}  "

@@ -122,6 +122,45 @@ def test_gradient_accumulation_consumes_micro_batches(corpora, tmp_path):
         train(config)
 
 
+PROPOSITIONAL_MM = r"""
+$c ( ) -> -. /\ \/ <-> wff |- $.
+$v ph ps ch th ta $.
+wph $f wff ph $. wps $f wff ps $. wch $f wff ch $. wth $f wff th $. wta $f wff ta $.
+wn $a wff -. ph $. wi $a wff ( ph -> ps ) $. wa $a wff ( ph /\ ps ) $.
+wo $a wff ( ph \/ ps ) $. wb $a wff ( ph <-> ps ) $.
+ax-1 $a |- ( ph -> ( ps -> ph ) ) $.
+ax-2 $a |- ( ( ph -> ( ps -> ch ) ) -> ( ( ph -> ps ) -> ( ph -> ch ) ) ) $.
+${ min $e |- ph $. maj $e |- ( ph -> ps ) $. ax-mp $a |- ps $. $}
+t1 $p |- ( ph -> ( ps -> ph ) ) $= wph wps ax-1 $.
+"""
+
+
+@pytest.mark.slow
+def test_metamath_acceptance_steps_the_real_environment(metamath_run, tmp_path):
+    import random
+
+    from agents.evaluate import metamath_acceptance
+    from agents.policy import Policy
+    from agents.synthetic import metamath_record
+
+    database = tmp_path / "prop.mm"
+    database.write_text(PROPOSITIONAL_MM)
+    policy = Policy.load(metamath_run[0].out_dir)
+    rng = random.Random(5)
+    records = [metamath_record(rng, "t1") for _ in range(12)]
+    # The gold steps are all accepted, except `id`, which this database does not have.
+    gold = {" ".join(r["goal"].split()): [(r["action"], 0.0)] for r in records}
+    expected = sum(r["label"] != "id" for r in records) / len(records)
+    assert 0 < expected < 1
+    report = metamath_acceptance(policy, records, database, gold, 1)
+    assert report == {"states": 12, "skipped": 0, "accepted_share": pytest.approx(expected)}
+    # The model's own candidates (generated here: nothing cached) go through the same path.
+    model = metamath_acceptance(policy, records[:4], database, {}, 2)
+    assert model["states"] == 4 and 0.0 <= model["accepted_share"] <= 1.0
+    with pytest.raises(ValueError, match="cannot load the Metamath database"):
+        metamath_acceptance(policy, records, tmp_path / "missing.mm", {}, 1)
+
+
 def _train_process(data: Path, out: Path, resume: bool) -> subprocess.Popen:
     command = [sys.executable, "-m", "agents.train", "--task", "metamath", "--size", "tiny",
                "--data", str(data), "--out", str(out), "--steps", "40", "--no-progress",
