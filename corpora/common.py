@@ -362,6 +362,16 @@ def iter_shard_records(directory: str | os.PathLike[str],
                 yield from reader.get_batch(index).to_pylist()
 
 
+def _iter_key_column(directory: str | os.PathLike[str], shard_ids: Sequence[str],
+                     key: str) -> Iterator[str]:
+    import pyarrow as pa
+
+    for shard_id in shard_ids:
+        records_path, _ = shard_paths(directory, shard_id)
+        with pa.memory_map(str(records_path)) as source:
+            yield from pa.ipc.open_file(source).read_all().column(key).to_pylist()
+
+
 def _split_generator(directory: str, shard_ids: list[str], split: str, key: str,
                      splitter: Splitter) -> Iterator[dict[str, Any]]:
     for record in iter_shard_records(directory, shard_ids):
@@ -382,8 +392,21 @@ def assemble(directory: str | os.PathLike[str], statuses: Sequence[ShardStatus],
     shutil.rmtree(directory / ".cache", ignore_errors=True)  # never reuse a stale cache
     # datasets splits list-valued gen_kwargs (the shard ids) across num_proc processes.
     num_proc = jobs if jobs > 1 and len(shard_ids) >= jobs else None
+    # The split keys alone first (one Arrow column, cheap): counts, and empty splits,
+    # which from_generator cannot make.
+    key_splits: dict[str, set[str]] = {split: set() for split in SPLITS}
+    routed: dict[str, str] = {}
+    for value in _iter_key_column(directory, shard_ids, key):
+        found = routed.get(value)
+        if found is None:
+            found = routed[value] = splitter(value)
+        key_splits[found].add(value)
     splits = {}
     for split in SPLITS:
+        if not key_splits[split]:
+            splits[split] = Dataset.from_dict({name: [] for name in features},
+                                              features=features)
+            continue
         # One generator per split; datasets caches by gen_kwargs' fingerprint, so a fresh
         # cache dir per build keeps a rebuilt corpus from reusing stale Arrow files.
         splits[split] = Dataset.from_generator(
@@ -395,7 +418,8 @@ def assemble(directory: str | os.PathLike[str], statuses: Sequence[ShardStatus],
     tmp = directory / ".saving"
     if tmp.exists():
         shutil.rmtree(tmp)
-    corpus.save_to_disk(str(tmp))
+    # An empty split must still get one (empty) Arrow file, or load_from_disk fails on it.
+    corpus.save_to_disk(str(tmp), num_shards={s: 1 for s in SPLITS if not len(splits[s])} or None)
     for entry in [*SPLITS, "dataset_dict.json"]:
         old = directory / entry
         if old.is_dir():
@@ -411,7 +435,7 @@ def assemble(directory: str | os.PathLike[str], statuses: Sequence[ShardStatus],
         for name, value in status.counts.items():
             counts[name] = counts.get(name, 0) + int(value)
         failures.extend(status.failures)
-    keys = {split: len(set(splits[split][key])) for split in SPLITS}
+    keys = {split: len(key_splits[split]) for split in SPLITS}
     elapsed = time.perf_counter() - (started if started is not None else start)
     report = BuildReport(str(directory), {s: len(splits[s]) for s in SPLITS}, keys, counts,
                          tuple(failures), sum(not s.skipped for s in statuses),
