@@ -18,6 +18,16 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 KEYWORD = re.compile(r"\$(.)")
+# One ordinary construct, with the whitespace before it: a comment, a labelled $f $e $a
+# or $p (no comment inside), a $c $v $d, or a brace. Keywords stand between whitespace.
+_FAST = re.compile(r"""\s*(?:
+    \$\((?=\s).*?\$\)(?=\s|\Z)
+  | (?P<label>[^\s$]+)\s+\$(?P<kind>[feap])(?P<math>\s[^$]*)(?<=\s)
+      (?:\$=(?P<proof>\s[^$]*)(?<=\s))?\$\.(?=\s|\Z)
+  | \$(?P<decl>[cvd])(?P<symbols>\s[^$]*)(?<=\s)\$\.(?=\s|\Z)
+  | \$(?P<open>\{)(?=\s|\Z)
+  | \$(?P<close>\})(?=\s|\Z)
+)""", re.S | re.X)
 KEYWORDS = frozenset("cvfeapd={}[].()")
 # Characters allowed by the Metamath spec in labels, and printable ASCII for math symbols.
 LABEL_RE = re.compile(r"[A-Za-z0-9._-]+\Z")
@@ -108,6 +118,9 @@ def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+_NO_PAIRS: frozenset[tuple[str, str]] = frozenset()
+
+
 class _Parser:
     def __init__(self, db: Database):
         self.db = db
@@ -123,13 +136,22 @@ class _Parser:
         # One entry per open ${: what to undo at its $}.
         self.frames: list[tuple[int, int, list[str], list[str], set[tuple[str, str]]]] = []
         self.scope_cache: Scope | None = None
+        self.hyps_cache: tuple[str, ...] | None = None  # tuple(active_hyps), shared
+        self.dv_cache: frozenset[tuple[str, str]] | None = None  # frozenset(active_dv)
+        self.hyp_index: dict[str, int] = {}  # $f/$e label -> its index (sort key)
         self.ess_vars_cache: set[str] | None = None  # variables of the active $e
         self.included: set[str] = set()
 
     # -- helpers ------------------------------------------------------------------------
     def scope(self) -> Scope:
+        # Most new scopes differ from the last one only in their $d (set.mm puts $d in
+        # nearly every theorem's block): share the hypothesis tuple between them.
         if self.scope_cache is None:
-            self.scope_cache = Scope(tuple(self.active_hyps), frozenset(self.active_dv))
+            if self.hyps_cache is None:
+                self.hyps_cache = tuple(self.active_hyps)
+            if self.dv_cache is None:
+                self.dv_cache = frozenset(self.active_dv)
+            self.scope_cache = Scope(self.hyps_cache, self.dv_cache)
         return self.scope_cache
 
     def essential_vars(self) -> set[str]:
@@ -161,9 +183,55 @@ class _Parser:
         if outermost and self.frames:
             raise self.error("unclosed ${ scope at end of database", path, text, len(text))
 
-    def parse_text(self, path: str, text: str) -> None:  # noqa: C901 - one state machine
-        search = KEYWORD.search
+    def parse_text(self, path: str, text: str) -> None:
+        """Parse one file's text. Ordinary statements and comments go through one regex
+        match each (the fast path); anything else (a comment inside a statement, an
+        include, an error) is handed to the keyword-by-keyword parser for one construct."""
+        fast = _FAST.match
+        statements = self.statements
         pos = 0
+        while True:
+            match = fast(text, pos)
+            if match is None:
+                pos = self.parse_construct(path, text, pos)
+                if pos is None:
+                    return
+                continue
+            kind = match.lastgroup  # the last group that matched names the alternative
+            if kind == "math" or kind == "proof":  # a labelled statement
+                label, key, math, proof = match.group("label", "kind", "math", "proof")
+                if (key == "p") != (proof is not None) or label in statements \
+                        or not LABEL_RE.match(label):
+                    pos = self.parse_construct(path, text, pos)  # for its precise error
+                    continue
+                offset = match.start("label")
+                if key == "f":
+                    self.add_float(label, math.split(), path, text, offset)
+                else:
+                    self.add_assertion(key, label, math.split(), path, text, offset, proof)
+            elif kind == "symbols":
+                key, symbols = match.group("decl", "symbols")
+                start = match.start("decl") - 1
+                if key == "d":
+                    self.add_disjoint(symbols.split(), path, text, start)
+                elif key == "c":
+                    self.add_constants(symbols.split(), path, text, start)
+                else:
+                    self.add_variables(symbols.split(), path, text, start)
+            elif kind == "open":
+                self.open_scope()
+            elif kind == "close":
+                if not self.frames:
+                    pos = self.parse_construct(path, text, pos)
+                    continue
+                self.close_scope()
+            pos = match.end()
+
+    def parse_construct(self, path: str, text: str,  # noqa: C901 - one state machine
+                        pos: int) -> int | None:
+        """Parse from ``pos`` keyword by keyword up to the end of one statement, scope brace
+        or include, and return where it ends (None at the end of the text)."""
+        search = KEYWORD.search
         pending: list[str] = []  # text pieces of the statement in progress (comments removed)
         mode = ""  # keyword of the statement in progress, "" between statements
         label = ""
@@ -179,7 +247,7 @@ class _Parser:
                 if rest.split():
                     raise self.error(f"text outside a statement: {rest.split()[0]!r}",
                                      path, text, pos + len(rest) - len(rest.lstrip()))
-                return
+                return None
             key = match.group(1)
             kstart = match.start()
             kend = match.end()
@@ -233,6 +301,8 @@ class _Parser:
                     self.close_scope()
                 else:
                     raise self.error(f"unexpected ${key}", path, text, kstart)
+                if not mode:
+                    return pos
                 continue
             # Inside a statement: only $. ends it ($= splits a $p, $] ends an include).
             if mode == "[":
@@ -245,8 +315,7 @@ class _Parser:
                     raise self.error("$[ is allowed only in the outermost scope", path, text, start)
                 target = os.path.join(os.path.dirname(path), names[0])
                 self.parse_file(target, outermost=False)
-                mode = ""
-                continue
+                return pos
             if key == "=" and mode == "p" and not math:
                 math = segment if segment.strip() else " "
                 continue
@@ -267,7 +336,7 @@ class _Parser:
                 self.add_variables(segment.split(), path, text, start)
             elif mode == "d":
                 self.add_disjoint(segment.split(), path, text, start)
-            mode = ""
+            return pos
 
     # -- scopes -------------------------------------------------------------------------
     def open_scope(self) -> None:
@@ -284,11 +353,16 @@ class _Parser:
         statements = self.statements
         for label in self.active_hyps[n_hyps:]:
             statements[label].active_until = end
-        del self.active_hyps[n_hyps:]
-        del self.active_ess[n_ess:]
+        if len(self.active_hyps) != n_hyps:
+            del self.active_hyps[n_hyps:]
+            self.hyps_cache = None
+        if len(self.active_ess) != n_ess:
+            del self.active_ess[n_ess:]
+            self.ess_vars_cache = None
+        if dv != self.active_dv:
+            self.dv_cache = None
         self.active_dv = dv
         self.scope_cache = None
-        self.ess_vars_cache = None
 
     # -- statements ---------------------------------------------------------------------
     def add_constants(self, symbols: list[str], path: str, text: str, offset: int) -> None:
@@ -321,17 +395,16 @@ class _Parser:
                 self.frames[-1][2].append(sym)
 
     def add_disjoint(self, symbols: list[str], path: str, text: str, offset: int) -> None:
-        for sym in symbols:
-            if sym not in self.active_vars:
-                raise self.error(f"$d names {sym!r}, which is not an active variable",
-                                 path, text, offset)
+        if not self.active_vars.issuperset(symbols):
+            sym = next(sym for sym in symbols if sym not in self.active_vars)
+            raise self.error(f"$d names {sym!r}, which is not an active variable",
+                             path, text, offset)
         if len(set(symbols)) != len(symbols):
             raise self.error("$d repeats a variable", path, text, offset)
-        active_dv = self.active_dv
-        for i, x in enumerate(symbols):
-            for y in symbols[i + 1:]:
-                active_dv.add((x, y) if x < y else (y, x))
+        symbols.sort()  # so each pair comes out as (x, y) with x < y
+        self.active_dv.update([(x, y) for i, x in enumerate(symbols) for y in symbols[i + 1:]])
         self.scope_cache = None
+        self.dv_cache = None
 
     def add_float(self, label: str, symbols: list[str], path: str, text: str, offset: int) -> None:
         if len(symbols) != 2:
@@ -351,7 +424,9 @@ class _Parser:
         if self.frames:
             self.frames[-1][3].append(var)
         self.active_hyps.append(label)
+        self.hyp_index[label] = len(self.statements)
         self.scope_cache = None
+        self.hyps_cache = None
         self.statements[label] = Statement(label, "f", typecode, var + " ", len(self.statements),
                                            path, offset)
 
@@ -371,7 +446,9 @@ class _Parser:
         if kind == "e":
             self.active_hyps.append(label)
             self.active_ess.append(label)
+            self.hyp_index[label] = len(self.statements)
             self.scope_cache = None
+            self.hyps_cache = None
             self.ess_vars_cache = None
             self.statements[label] = Statement(label, "e", typecode, body, len(self.statements),
                                                path, offset)
@@ -380,16 +457,18 @@ class _Parser:
         mandatory = self.active_vars.intersection(symbols)
         if self.active_ess:
             mandatory |= self.essential_vars()
-        hyps = []
-        for var in mandatory:
-            float_label = self.float_of.get(var)
-            if float_label is None:
-                raise self.error(f"${kind} {label!r}: variable {var!r} has no active $f",
-                                 path, text, offset)
-            hyps.append(float_label)
-        hyps.extend(self.active_ess)
-        hyps.sort(key=lambda h: statements[h].index)
-        disjoint = frozenset(p for p in self.active_dv if p[0] in mandatory and p[1] in mandatory)
+        float_of = self.float_of
+        try:
+            hyps = [float_of[var] for var in mandatory]
+        except KeyError:
+            var = next(var for var in mandatory if var not in float_of)
+            raise self.error(f"${kind} {label!r}: variable {var!r} has no active $f",
+                             path, text, offset) from None
+        hyps += self.active_ess
+        hyps.sort(key=self.hyp_index.__getitem__)  # database order
+        active_dv = self.active_dv
+        disjoint = frozenset([p for p in active_dv if p[0] in mandatory and p[1] in mandatory]
+                             ) if active_dv else _NO_PAIRS
         statement = Statement(label, kind, typecode, body, len(statements), path, offset,
                               tuple(hyps), disjoint)
         if kind == "p":
