@@ -145,3 +145,13 @@ def test_build_small_corpus(tmp_path, monkeypatch, no_leftover_coq):
     assert row["rule"] in ("id_l", "id_r") and row["action"].startswith("rewrite (")
     # resumable: a second run reuses both shards
     assert rw.build(args) == path
+
+
+def test_bad_arguments_are_clear_errors(tmp_path):
+    from corpora.common import CorpusError
+
+    parser = argparse.ArgumentParser()
+    rw.add_arguments(parser)
+    for argv, message in ((["--n", "1"], "at least 2"), (["--valid", "0"], "at least one")):
+        with pytest.raises(CorpusError, match=message):
+            rw.build(parser.parse_args([*argv, "--out", str(tmp_path / "x")]))
