@@ -31,6 +31,8 @@ def register(subparsers) -> None:
                           help="skip the majority/k-NN/SVM baselines")
     evaluate.add_argument("--database", help="Metamath: the .mm file, to measure the share "
                           "of proposed steps that the environment accepts")
+    evaluate.add_argument("--no-solve", action="store_true",
+                          help="rewrite: skip chaining the model's steps in Coq")
     evaluate.add_argument("--threads", type=int, default=1,
                           help="torch CPU threads (1 is fastest on a shared machine)")
     evaluate.set_defaults(func=run_eval)
@@ -102,14 +104,15 @@ def run_eval(args: argparse.Namespace) -> int:
 
     from agents.evaluate import format_report, run_evaluation
     from agents.train import ConfigError, DataError
+    from provergym.api import ProverError
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     try:
         report = run_evaluation(args.model, args.split, data_dir=args.data, limit=args.limit,
                                 k=args.k, baselines=not args.no_baselines,
-                                database=args.database)
-    except (ConfigError, DataError, ValueError, FileNotFoundError) as error:
+                                database=args.database, solve=not args.no_solve)
+    except (ConfigError, DataError, ValueError, FileNotFoundError, ProverError) as error:
         return _fail(str(error))
     print(format_report(report))
     return 0
