@@ -122,3 +122,34 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "no trained model" in capsys.readouterr().err
     assert main(["train", "--task", "coq", "--set", "lr"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+class _TablePolicy:
+    """A stand-in policy that proposes from a table (tests our chaining, not a model)."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+
+    def propose(self, state, n):
+        action = self.table.get(state.goals[0].conclusion, "rewrite (id_l m) at 9.")
+        return [(action, -1.0)][:n]
+
+
+@pytest.mark.slow
+def test_rewrite_chained_solving_runs_in_coq(tmp_path):
+    from agents.evaluate import rewrite_chained_solving
+    from corpora.rewrite import coq_source, generate, term_text
+
+    problems = generate(n=4, sizes={"train": 0, "valid": 0, "test": 3}, seed=7)["test"]
+    source = tmp_path / "problems.v"
+    source.write_text(coq_source(problems))
+    names = [p.name for p in problems]
+    gold = {f"{term_text(s.before)} = b": s.tactic for p in problems for s in p.steps()}
+    # Right steps solve all (reflexivity is offered at b = b); a wrong one solves none.
+    assert rewrite_chained_solving(_TablePolicy(gold), [source], names) == {
+        "solved": 3, "total": 3, "not_found": 0, "gamepad": [10, 50]}
+    # Without the first problem's last step it dead-ends (the seed keeps that step unique).
+    last = f"{term_text(problems[0].steps()[-1].before)} = b"
+    drop_last = {k: v for k, v in gold.items() if k != last}
+    result = rewrite_chained_solving(_TablePolicy(drop_last), [source], [*names, "rw_nope"])
+    assert (result["solved"], result["total"], result["not_found"]) == (2, 3, 1)
