@@ -62,7 +62,8 @@ def _build(module, args: argparse.Namespace) -> int:
         print("interrupted: finished shards are kept; run the same command to resume",
               file=sys.stderr)
         return 130
-    print(f"corpus saved to {path}")
+    what = "manifest written to" if getattr(args, "write_manifest", False) else "corpus saved to"
+    print(f"{what} {path}")
     return 0
 
 

@@ -328,7 +328,7 @@ def build_corpus(db_path: str | os.PathLike[str] = SET_MM, out: str | os.PathLik
         splitter = splitter_for(name, manifest_root)
         unlisted = splitter.unlisted(t.label for t in theorems)
         report = assemble(out, statuses, features(), splitter, key="theorem", started=started,
-                          jobs=jobs, extra_info={
+                          jobs=jobs, progress=progress, extra_info={
                               "database": str(db_path.resolve()), "limit": limit,
                               "theorems_not_in_manifest": len(unlisted),
                               "valid_fraction": VALID_FRACTION, "test_fraction": TEST_FRACTION})
