@@ -136,14 +136,16 @@ def test_resume_gives_the_same_corpus(hol_corpus, tmp_path):
         assert fresh[split].to_list() == resumed[split].to_list()
 
 
-def test_set_mm_sample_reapplies():
-    db = parse_database(SET)
+@pytest.mark.parametrize(("path", "theorem_count", "record_count"),
+                         [(SET, 60, 200), (DATABASES / "iset.mm", 30, 100)])
+def test_big_database_sample_reapplies(path, theorem_count, record_count):
+    db = parse_database(path)
     env = MetamathEnv(db)
     extractor = mmcorpus.StepExtractor(db, env.grammar)
     rng = random.Random(4)
-    theorems = rng.sample(db.theorems(), 60)
+    theorems = rng.sample(db.theorems(), theorem_count)
     records = [r for t in theorems for r in extractor.records(t)]
-    sample = rng.sample(records, 200)
+    sample = rng.sample(records, record_count)
     _check_records(env, sample)
     # and the records of a few theorems are logical_steps' first occurrences
     for theorem in theorems[:10]:
