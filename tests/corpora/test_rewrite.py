@@ -143,8 +143,13 @@ def test_build_small_corpus(tmp_path, monkeypatch, no_leftover_coq):
     assert set(corpus["train"]["problem"]).isdisjoint(corpus["test"]["problem"])
     row = corpus["valid"][0]
     assert row["rule"] in ("id_l", "id_r") and row["action"].startswith("rewrite (")
-    # resumable: a second run reuses both shards
+    # resumable: a second run reuses both shards and gives the same corpus
     assert rw.build(args) == path
+    from corpora.common import read_build_info
+
+    info = read_build_info(path)
+    assert info["shards_skipped"] == 2 and info["shards_built"] == 0
+    assert load_corpus(path)["valid"]["action"] == corpus["valid"]["action"]
 
 
 def test_bad_arguments_are_clear_errors(tmp_path):
