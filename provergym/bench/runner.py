@@ -281,7 +281,8 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     if not config.resume and (out_dir / RESULTS).exists():
         (out_dir / RESULTS).unlink()
     done = {(line["method"], line["theorem"]) for line in read_results(out_dir)}
-    (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=1, default=str))
+    recorded = {**asdict(config), "train_theorems": len(config.train_theorems)}
+    (out_dir / "config.json").write_text(json.dumps(recorded, indent=1, default=str))
     with open(out_dir / RESULTS, "a") as sink:
         for method in config.methods:
             todo = [t for t in config.theorems if (method, t) not in done]

@@ -37,8 +37,10 @@ def summarise(lines: Sequence[dict[str, Any]], config: Any = None) -> dict[str, 
     rate at each budget (a best-first search spending b expansions behaves exactly like the
     first b expansions of a longer one, so one run gives the whole curve)."""
     theorems = sorted({line["theorem"] for line in lines})
+    # Without a config, the largest number of expansions any attempt spent.
     budget = getattr(getattr(config, "search", None), "expansions", None) or max(
-        [line["result"].get("expansions_to_proof") or 1 for line in lines] or [1])
+        [max(line["result"].get("expansions_to_proof") or 1, line["result"]["stats"]["expansions"])
+         for line in lines] or [1])
     methods: dict[str, Any] = {}
     for method in dict.fromkeys(line["method"] for line in lines):
         rows = [line["result"] for line in lines if line["method"] == method]

@@ -1,0 +1,169 @@
+"""``provergym demo`` (what ``make demo`` runs): the whole pipeline, small, on CPU.
+
+1. (``make`` installs first.)
+2. Build the proof-step corpus of the first ``--theorems`` ``$p`` of set.mm: the
+   propositional calculus and the start of predicate calculus, where proofs are short
+   and the symbols few, so that a tiny model learns something in minutes. Its split is
+   set.mm's own (Holophrasm/MetaGen protocol), so no test theorem is trained on.
+3. Train the ``tiny`` model on it.
+4. Search (best-first, GPT-f style) on a fixed sample of that part's test theorems.
+5. Run the baselines on the same theorems (metamath-exe ``improve``; the frequency and
+   uniform policies, which use no model) and print the pass rates side by side.
+6. Export every proof found into a copy of set.mm and have metamath-exe verify it.
+7. Write the HTML report and print its path.
+
+Each stage is reused when it is already done (corpus, model, benchmark lines), so running
+it again is cheap, and an interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+SET_MM = "/usr/share/metamath/databases/set.mm"
+
+
+def register(subparsers) -> None:
+    demo = subparsers.add_parser(
+        "demo", help="the end-to-end demo: corpus, tiny model, search, baselines, export, report",
+        description=__doc__.split("\n\n")[0])
+    demo.add_argument("--theorems", type=int, default=3000,
+                      help="use the first N $p of set.mm (default 3000)")
+    demo.add_argument("--train-steps", type=int, default=1200, help="tiny model's steps")
+    demo.add_argument("--sample", type=int, default=60, help="test theorems to search on")
+    demo.add_argument("--budget", type=int, default=16, help="expansions per theorem (d)")
+    demo.add_argument("--candidates", type=int, default=8, help="actions per expansion (e)")
+    demo.add_argument("--time-limit", type=float, default=30.0, help="seconds per theorem")
+    demo.add_argument("--jobs", type=int, default=2, help="parallel search processes")
+    demo.add_argument("--home", help="where corpus, model and results go "
+                                     "(default $PROVERGYM_HOME or ~/.cache/provergym)")
+    demo.add_argument("--no-model", action="store_true",
+                      help="skip training and the model (baselines only)")
+    demo.set_defaults(func=run_demo)
+
+
+def _stage(number: int, text: str) -> float:
+    print(f"\n[{number}/7] {text}", flush=True)
+    return time.perf_counter()
+
+
+def _done(started: float) -> None:
+    print(f"      done in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("provergym: interrupted; run `make demo` again to continue", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the demo reports, it does not trace back
+        from corpora.common import CorpusError
+        from provergym.bench.export import ExportFailed
+        from provergym.bench.runner import BenchError
+
+        if isinstance(error, (CorpusError, BenchError, ExportFailed, OSError, ValueError)):
+            print(f"provergym: error: {error}", file=sys.stderr)
+            return 2
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
+    import os
+
+    from agents.train import provergym_home
+
+    if args.home:
+        os.environ["PROVERGYM_HOME"] = args.home
+    home = Path(args.home) if args.home else provergym_home()
+    name = f"metamath-first{args.theorems}"
+    corpus_path = home / "corpora" / name
+    run_dir = home / "runs" / f"{name}-tiny"
+    out_dir = home / "demo" / f"{name}-d{args.budget}-e{args.candidates}-n{args.sample}"
+    total = time.perf_counter()
+    print(f"provergym demo: set.mm's first {args.theorems} theorems; everything goes to {home}")
+    print("[1/7] install: done by `make` (pip install -e . and the Debian provers)")
+
+    started = _stage(2, f"corpus of proof steps -> {corpus_path}")
+    if (corpus_path / "dataset_dict.json").exists():
+        print("      reusing the corpus already built")
+    else:
+        from corpora.metamath import build_corpus
+
+        # name="metamath": the committed set.mm split manifest decides train/valid/test.
+        build_corpus(SET_MM, corpus_path, name="metamath", limit=args.theorems,
+                     jobs=max(1, args.jobs))
+    _done(started)
+
+    from datasets import load_from_disk
+
+    corpus = load_from_disk(str(corpus_path))
+    train_theorems = tuple(corpus["train"].unique("theorem"))
+    test_theorems = corpus["test"].unique("theorem")
+    print(f"      {len(corpus['train']):,} training steps from {len(train_theorems):,} theorems;"
+          f" {len(test_theorems):,} test theorems")
+
+    methods: tuple[str, ...] = ("frequency", "uniform", "improve")
+    if not args.no_model:
+        started = _stage(3, f"train the tiny model ({args.train_steps} steps) -> {run_dir}")
+        _train(corpus_path, run_dir, args.train_steps)
+        _done(started)
+        methods = ("model", *methods)
+    else:
+        print("\n[3/7] training skipped (--no-model)")
+
+    from provergym.bench.runner import BenchConfig, fixed_sample, run_bench
+    from provergym.bench.summary import format_summary
+    from provergym.search.bestfirst import SearchConfig
+
+    sample = fixed_sample(test_theorems, args.sample)
+    started = _stage(4, f"best-first search and the baselines on {len(sample)} held-out "
+                        f"theorems (budget {args.budget} x {args.candidates}) -> {out_dir}")
+    config = BenchConfig(
+        backend="metamath", methods=methods, theorems=tuple(sample), out_dir=str(out_dir),
+        db=SET_MM, train_theorems=train_theorems, model=None if args.no_model else str(run_dir),
+        search=SearchConfig(expansions=args.budget, candidates=args.candidates,
+                            time_limit=args.time_limit),
+        jobs=max(1, args.jobs), resume=True, improve_seconds=10.0)
+    summary = run_bench(config)
+    _done(started)
+
+    _stage(5, "pass rates (every proof checked by our kernel and by metamath-exe)")
+    print(format_summary(summary))
+
+    started = _stage(6, "export the proofs into a copy of set.mm; metamath-exe 'verify proof *'")
+    from provergym.bench.export import export_results
+
+    print("      " + export_results(out_dir / "results.jsonl", out_dir / "export-all", db=SET_MM))
+    _done(started)
+
+    started = _stage(7, "HTML report")
+    from provergym.bench.report import write_report
+
+    path = write_report(out_dir, title=f"provergym demo: set.mm's first {args.theorems} theorems")
+    _done(started)
+    print(f"\nreport: {path}")
+    print(f"demo finished in {time.perf_counter() - total:.0f} s")
+    return 0
+
+
+def _train(corpus_path: Path, run_dir: Path, steps: int) -> None:
+    """Train tiny, resuming a partial run and reusing a finished one."""
+    import json
+
+    from agents.train import latest_checkpoint, resolve_config, train
+
+    checkpoint = latest_checkpoint(run_dir)
+    if checkpoint is not None:
+        done = json.loads((checkpoint / "meta.json").read_text())["step"]
+        if done >= steps:
+            print(f"      reusing the model trained to step {done}")
+            return
+    overrides = {"data_dir": str(corpus_path), "out_dir": str(run_dir), "steps": steps,
+                 "save_every": max(100, steps // 4), "eval_every": max(100, steps // 4)}
+    result = train(resolve_config("metamath", "tiny", overrides), resume=checkpoint is not None)
+    print(f"      {result.parameters:,} parameters, final loss {result.last_loss:.3f}, "
+          f"{result.tokens_per_second:,.0f} tokens/s")

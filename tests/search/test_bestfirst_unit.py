@@ -1,0 +1,194 @@
+"""Fast unit tests of the search's own logic, on a fake backend (no prover involved)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+
+from provergym.api import Goal, Progress, ProofState, Proved, Rejected
+from provergym.bench.summary import budget_points, summarise, wilson_interval
+from provergym.search.bestfirst import SearchConfig, best_first_search
+from provergym.search.result import BUDGET, CHECK_FAILED, EXHAUSTED, PROVED, TIMEOUT, SearchResult
+
+
+class CountdownEnv:
+    """Goals are numbers. "done" closes 0 or 1, "dec" turns n into n-1, "fib" into n-1 and
+    n-2 (independent goals, like Metamath's), "loop" gives the goal back unchanged."""
+
+    name = "fake"
+
+    def __init__(self, independent: bool = True) -> None:
+        self.independent = independent
+        self.steps = 0
+        self.replays: list[list[str]] = []
+
+    def _state(self, theorem: str, goals: tuple[int, ...], trail: tuple[str, ...]) -> ProofState:
+        key = (theorem, goals) if self.independent else (theorem, goals, trail)  # Coq-like keys
+        return ProofState(theorem, tuple(Goal(str(g)) for g in goals), key,
+                          independent=self.independent, data=(goals, trail))
+
+    def open(self, theorem: str) -> ProofState:
+        return self._state(theorem, (int(theorem[1:]),), ())
+
+    def split(self, state: ProofState) -> tuple[ProofState, ...]:
+        return tuple(self._state(state.theorem, (g,), ()) for g in state.data[0])
+
+    def step(self, state: ProofState, action: str):
+        self.steps += 1
+        goals, trail = state.data
+        n, rest = goals[0], goals[1:]
+        if action == "done" and n <= 1:
+            new: tuple[int, ...] = ()
+        elif action == "dec" and n >= 1:
+            new = (n - 1,)
+        elif action == "fib" and n >= 2:
+            new = (n - 1, n - 2)
+        elif action == "loop":
+            new = (n,)
+        else:
+            return Rejected(f"{action} does not apply to {n}")
+        trail = (*trail, action)
+        if not new + rest:
+            return Proved(" ".join(trail))
+        return Progress(self._state(state.theorem, new + rest, trail))
+
+    def prove(self, theorem: str, actions: list[str]):
+        self.replays.append(list(actions))
+        state = self.open(theorem)
+        for index, action in enumerate(actions):
+            result = self.step(state, action)
+            if isinstance(result, Rejected):
+                return result
+            if isinstance(result, Proved):
+                return result if index == len(actions) - 1 else Rejected("too many actions")
+            state = result.state
+        return Rejected("goals left")
+
+
+class ScriptedPolicy:
+    """Proposes fixed actions with fixed log-probabilities and records what it was asked."""
+
+    def __init__(self, actions: dict[str, float]) -> None:
+        self.actions = actions
+        self.asked: list[str] = []
+
+    def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
+        self.asked.append(" ".join(g.conclusion for g in state.goals))
+        ranked = sorted(self.actions.items(), key=lambda kv: -kv[1])
+        return ranked[:n]
+
+
+def test_and_goals_are_solved_once_and_the_proof_is_replayed_in_preorder():
+    env = CountdownEnv()
+    policy = ScriptedPolicy({"done": -0.1, "fib": -0.5, "loop": -0.2})
+    result = best_first_search(env, "t5", policy, SearchConfig(expansions=50, candidates=3))
+    assert result.status == PROVED, result.message
+    # fib(5) needs the goals 4,3,2,1,0; each one is asked of the policy once at most.
+    assert len(policy.asked) == len(set(policy.asked))
+    assert set(policy.asked) <= {"5", "4", "3", "2", "1", "0"}
+    # The replayed actions, in pre-order, are exactly what the checked replay accepted.
+    assert env.replays == [list(result.actions)]
+    assert result.proof == " ".join(result.actions)
+    assert result.actions[0] == "fib" and result.checks == {"kernel": "ok"}
+    assert result.expansions_to_proof == result.stats.expansions
+    # "loop" led back to the goal itself: recorded, never expanded again.
+    outcomes = {e.outcome for node in result.tree for e in node.edges}
+    assert "duplicate" in outcomes
+
+
+def test_expansion_budget_is_respected():
+    env = CountdownEnv()
+    policy = ScriptedPolicy({"dec": -1.0})  # never "done": it cannot succeed
+    result = best_first_search(env, "t9", policy, SearchConfig(expansions=3, candidates=4))
+    assert result.status == BUDGET
+    assert result.stats.expansions == 3 and len(policy.asked) == 3
+    assert result.proof is None and result.expansions_to_proof is None
+
+
+def test_search_stops_when_nothing_is_left_to_expand():
+    env = CountdownEnv()
+    result = best_first_search(env, "t2", ScriptedPolicy({}), SearchConfig(expansions=10))
+    assert result.status == EXHAUSTED and result.stats.expansions == 1
+
+
+def test_wall_clock_limit_is_respected():
+    class SlowPolicy(ScriptedPolicy):
+        def propose(self, state, n):
+            time.sleep(0.05)
+            return super().propose(state, n)
+
+    env = CountdownEnv()
+    result = best_first_search(env, "t50", SlowPolicy({"dec": -1.0}),
+                               SearchConfig(expansions=1000, time_limit=0.2))
+    assert result.status == TIMEOUT
+    assert 1 <= result.stats.expansions <= 6
+
+
+def test_best_first_order_follows_cumulative_logprob():
+    env = CountdownEnv()
+    # "fib" is likelier than "dec": the deeper goals of the likely branch come first.
+    policy = ScriptedPolicy({"fib": -0.1, "dec": -3.0})
+    best_first_search(env, "t4", policy, SearchConfig(expansions=4, candidates=2))
+    assert policy.asked[:3] == ["4", "3", "2"]
+
+
+def test_a_proof_the_checker_rejects_is_a_failure(monkeypatch):
+    env = CountdownEnv()
+    monkeypatch.setattr(env, "prove", lambda theorem, actions: Rejected("kernel says no"))
+    result = best_first_search(env, "t3", ScriptedPolicy({"done": -0.1, "dec": -0.2}),
+                               SearchConfig(expansions=20))
+    assert result.status == CHECK_FAILED and not result.proved
+    assert "kernel says no" in result.message and result.proof is None
+
+
+def test_ordered_states_are_deduplicated_by_their_goals():
+    env = CountdownEnv(independent=False)
+    policy = ScriptedPolicy({"loop": -0.1, "dec": -0.5, "done": -0.3})
+    result = best_first_search(env, "t3", policy, SearchConfig(expansions=20, candidates=3))
+    assert result.status == PROVED
+    assert result.proof == " ".join(result.actions) == "dec dec done"
+    # "loop" gives equal goals under a new key: never a new node, never expanded twice.
+    texts = [node.text for node in result.tree]
+    assert len(texts) == len(set(texts))
+    assert len(policy.asked) == len(set(policy.asked))
+
+
+def test_result_survives_json():
+    env = CountdownEnv()
+    result = best_first_search(env, "t4", ScriptedPolicy({"fib": -0.2, "done": -0.1}),
+                               SearchConfig(expansions=20))
+    again = SearchResult.from_json(json.loads(json.dumps(result.to_json())))
+    assert again == result and again.tree == result.tree
+
+
+def test_config_rejects_nonsense():
+    with pytest.raises(ValueError):
+        SearchConfig(expansions=0)
+    with pytest.raises(ValueError):
+        SearchConfig(time_limit=-1)
+
+
+def test_wilson_interval_known_values():
+    low, high = wilson_interval(5, 10)
+    assert math.isclose(low, 0.2366, abs_tol=1e-4) and math.isclose(high, 0.7634, abs_tol=1e-4)
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and math.isclose(high, 0.2775, abs_tol=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 0.0)
+
+
+def test_summary_pass_rate_by_budget():
+    def line(theorem, status, at):
+        return {"method": "m", "theorem": theorem, "result": {
+            "status": status, "expansions_to_proof": at,
+            "stats": {"seconds": 1.0, "expansions": at or 8}}}
+
+    lines = [line("a", PROVED, 1), line("b", PROVED, 5), line("c", BUDGET, None),
+             line("d", CHECK_FAILED, 2)]
+    summary = summarise(lines)
+    row = summary["methods"]["m"]
+    assert row["proved"] == 2 and row["check_failed"] == 1 and row["pass_rate"] == 0.5
+    assert budget_points(8) == [1, 2, 4, 8]
+    assert row["pass_rate_by_budget"] == {"1": 0.25, "2": 0.25, "4": 0.25, "8": 0.5}
