@@ -261,7 +261,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build(args: argparse.Namespace) -> Path:
     from corpora.common import (
         MANIFEST_ROOT,
-        SPLITS,
         CorpusError,
         Splitter,
         assemble,
@@ -304,13 +303,6 @@ def build(args: argparse.Namespace) -> Path:
                                                                       statuses if s.records])]
         write_manifest(MANIFEST_ROOT / CORPUS, compute_split(keys, args.seed, 0.1, 0.1))
         splitter = Splitter.for_corpus(CORPUS, args.seed, valid=0.1, test=0.1)
-    keys = {r["lemma_id"] for r in iter_shard_records(directory, [s.shard_id for s in
-                                                                  statuses if s.records])}
-    empty = [split for split in SPLITS if not any(splitter(k) == split for k in keys)]
-    if empty:
-        # (datasets cannot save an empty generated split)
-        raise CorpusError(f"{len(keys)} lemmas are too few to fill the {'/'.join(empty)} "
-                          f"split(s); add files (the replayed shards are kept in {directory})")
     report = assemble(directory, statuses, features(), splitter, key="lemma_id",
                       started=started, jobs=args.jobs,
                       extra_info={"files": [name for name, _ in shards],

@@ -383,8 +383,8 @@ def build(args: argparse.Namespace) -> Path:
     if args.n < 2:
         raise CorpusError(f"--n must be at least 2 (one rewrite), got {args.n}")
     sizes = {"train": args.train, "valid": args.valid, "test": args.test}
-    if min(sizes.values()) < 1:
-        raise CorpusError(f"each split needs at least one problem, got {sizes}")
+    if min(sizes.values()) < 0 or sum(sizes.values()) < 1:
+        raise CorpusError(f"split sizes must be >= 0 with at least one problem, got {sizes}")
     name = corpus_name(args.n, sizes, args.seed)
     directory = Path(args.out) if args.out else corpus_dir(name)
     problems = generate(args.n, sizes, args.seed)

@@ -119,6 +119,11 @@ def test_failing_file_is_logged_and_unfinished_proofs_dropped(tmp_path, no_lefto
         "Lemma ok1 : True /\\ True.\nProof.\nsplit.\n- exact I.\n- exact I.\nQed.\n\n"
         "Lemma skipped : False -> True.\nProof.\nintros H.\nAdmitted.\n\n"
         "Lemma cut_short : True.\nProof.\npose (x := 1).\nexact Undefined_thing.\nQed.\n")
+    out = _build(tmp_path / "out", "--files", str(source), "--jobs", "1")
+    info = read_build_info(out)
+    assert [name for name, _ in info["failures"]] == [str(source.resolve())]
+    rows = [row for split in SPLITS for row in load_corpus(out)[split]]  # some splits empty
+    assert [r["tactic"] for r in rows] == ["split.", "exact I.", "exact I."]
     output = cc._work(str(source))  # what one shard of the build keeps
     assert len(output.failures) == 1
     name, reason = output.failures[0]

@@ -157,6 +157,6 @@ def test_bad_arguments_are_clear_errors(tmp_path):
 
     parser = argparse.ArgumentParser()
     rw.add_arguments(parser)
-    for argv, message in ((["--n", "1"], "at least 2"), (["--valid", "0"], "at least one")):
+    for argv, message in ((["--n", "1"], "at least 2"), (["--train", "-1"], ">= 0")):
         with pytest.raises(CorpusError, match=message):
             rw.build(parser.parse_args([*argv, "--out", str(tmp_path / "x")]))
