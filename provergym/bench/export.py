@@ -13,6 +13,9 @@ from pathlib import Path
 
 from provergym.bench.runner import read_results
 
+# theorem -> sentences its proof needs before the statement (CoqHammer's import)
+_PREAMBLES: dict[str, tuple[str, ...]] = {}
+
 
 class ExportFailed(Exception):
     """The export could not be written, or a checker rejected it."""
@@ -22,6 +25,7 @@ def _proved(results_path: Path, method: str | None) -> tuple[dict[str, str], dic
     """theorem -> proof (first method wins) and theorem -> method."""
     proofs: dict[str, str] = {}
     owner: dict[str, str] = {}
+    _PREAMBLES.clear()
     for line in read_results(results_path.parent):
         result = line["result"]
         if result["status"] != "proved" or (method and line["method"] != method):
@@ -29,6 +33,7 @@ def _proved(results_path: Path, method: str | None) -> tuple[dict[str, str], dic
         if line["theorem"] not in proofs and result.get("proof"):
             proofs[line["theorem"]] = result["proof"]
             owner[line["theorem"]] = line["method"]
+            _PREAMBLES[line["theorem"]] = tuple(result.get("preamble", ()))
     return proofs, owner
 
 
@@ -100,8 +105,10 @@ def _export_coq(config: dict, proofs: dict[str, str], out: Path) -> str:
             continue
         try:
             for lemma in lemmas:
-                target = export_proof(env, lemma, proofs[f"{path}:{lemma}"],
-                                      out / f"{coq_file_stem(lemma)}.v")
+                theorem = f"{path}:{lemma}"
+                target = export_proof(env, lemma, proofs[theorem],
+                                      out / f"{coq_file_stem(lemma)}.v",
+                                      preamble=_PREAMBLES.get(theorem, ()))
                 check = check_with_coqc(target, env.coq_args, cwd=env.cwd)
                 written += 1
                 if not check.ok:

@@ -198,7 +198,16 @@ def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
             result = _hammer(config, method, path, lemma)
         else:
             env = _coq_file(config, path)
-            result = best_first_search(env, lemma, _policy(config, method), config.search)
+            if method == "model+sauto":
+                from provergym.coq.hammer import HAMMER_IMPORT
+
+                # sauto needs CoqHammer, imported just before the statement (not at the top
+                # of the file: its hints change how later `intuition` calls behave).
+                result = best_first_search(_WithPreamble(env, (HAMMER_IMPORT,)), lemma,
+                                           _policy(config, method), config.search)
+                result = replace(result, preamble=(HAMMER_IMPORT,))
+            else:
+                result = best_first_search(env, lemma, _policy(config, method), config.search)
             result = replace(result, theorem=theorem)
         if result.status == PROVED:
             result = _check_coq(config, method, path, lemma, result)
@@ -207,9 +216,27 @@ def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
         return _failure(theorem, ERROR, str(error), time.perf_counter() - started)
 
 
+class _WithPreamble:
+    """A Coq file whose lemmas open after extra sentences (the search sees a Backend)."""
+
+    name = "coq"
+
+    def __init__(self, env: Any, preamble: tuple[str, ...]) -> None:
+        self.env, self.preamble = env, preamble
+
+    def open(self, theorem: str) -> Any:
+        return self.env.open(theorem, preamble=self.preamble)
+
+    def step(self, state: Any, action: str, timeout: float | None = None) -> Any:
+        return self.env.step(state, action, timeout=timeout)
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchResult:
     from provergym.api import Proved
-    from provergym.coq.hammer import HammerProver
+    from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
 
     started = time.perf_counter()
     with HammerProver(path, coq_args=config.coq_args, timeout=config.hammer_timeout,
@@ -220,7 +247,8 @@ def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchRe
     theorem = f"{path}:{lemma}"
     if isinstance(outcome, Proved):
         return SearchResult(theorem, PROVED, proof=outcome.proof, actions=(f"{tactic}.",),
-                            stats=stats, checks={"backend": "ok"}, expansions_to_proof=1)
+                            stats=stats, checks={"backend": "ok"}, expansions_to_proof=1,
+                            preamble=(HAMMER_IMPORT,))
     return SearchResult(theorem, EXHAUSTED, message=outcome.reason[:300], stats=stats)
 
 

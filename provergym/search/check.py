@@ -107,7 +107,8 @@ def check_coq_result(env: Any, result: SearchResult, out_dir: str | Path,
     if result.status != PROVED or not result.proof:
         return result
     path = export_proof(env, result.theorem, result.proof,
-                        Path(out_dir) / f"{coq_file_stem(result.theorem)}.v")
+                        Path(out_dir) / f"{coq_file_stem(result.theorem)}.v",
+                        preamble=result.preamble)
     check = check_with_coqc(path, env.coq_args, cwd=env.cwd, timeout=timeout)
     if check.ok:
         return result.with_check(COQC, "ok")

@@ -77,6 +77,8 @@ class SearchResult:
     tree: tuple[TreeNode, ...] = field(default=(), compare=False, repr=False)
     # expansions spent when the proof was found (for pass rate against budget curves)
     expansions_to_proof: int | None = None
+    # Coq: sentences the proof needs just before the statement (CoqHammer's import)
+    preamble: tuple[str, ...] = ()
 
     @property
     def proved(self) -> bool:
@@ -97,7 +99,8 @@ class SearchResult:
         return cls(theorem=data["theorem"], status=data["status"], proof=data.get("proof"),
                    actions=tuple(data.get("actions", ())), message=data.get("message", ""),
                    stats=SearchStats(**data["stats"]), checks=dict(data.get("checks", {})),
-                   tree=tree, expansions_to_proof=data.get("expansions_to_proof"))
+                   tree=tree, expansions_to_proof=data.get("expansions_to_proof"),
+                   preamble=tuple(data.get("preamble", ())))
 
     def with_check(self, name: str, verdict: str, failed: bool = False) -> SearchResult:
         """A copy with one more checker verdict; ``failed`` turns the result into a failure
