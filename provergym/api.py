@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class Rejected:
     reason: str
 
 
-StepResult = Union[Progress, Proved, Rejected]
+StepResult = Progress | Proved | Rejected
 
 
 class ProverError(Exception):
