@@ -32,8 +32,8 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0])
     demo.add_argument("--theorems", type=int, default=3000,
                       help="use the first N $p of set.mm (default 3000)")
-    demo.add_argument("--train-steps", type=int, default=1200, help="tiny model's steps")
-    demo.add_argument("--sample", type=int, default=60, help="test theorems to search on")
+    demo.add_argument("--train-steps", type=int, default=1000, help="tiny model's steps")
+    demo.add_argument("--sample", type=int, default=50, help="test theorems to search on")
     demo.add_argument("--budget", type=int, default=16, help="expansions per theorem (d)")
     demo.add_argument("--candidates", type=int, default=8, help="actions per expansion (e)")
     demo.add_argument("--time-limit", type=float, default=30.0, help="seconds per theorem")
@@ -82,7 +82,9 @@ def _run(args: argparse.Namespace) -> int:
     name = f"metamath-first{args.theorems}"
     corpus_path = home / "corpora" / name
     run_dir = home / "runs" / f"{name}-tiny"
-    out_dir = home / "demo" / f"{name}-d{args.budget}-e{args.candidates}-n{args.sample}"
+    # The settings are in the name: resuming never mixes results of different settings.
+    out_dir = home / "demo" / (f"{name}-s{args.train_steps}-d{args.budget}-e{args.candidates}"
+                               f"-n{args.sample}" + ("-nomodel" if args.no_model else ""))
     total = time.perf_counter()
     print(f"provergym demo: set.mm's first {args.theorems} theorems; everything goes to {home}")
     print("[1/7] install: done by `make` (pip install -e . and the Debian provers)")

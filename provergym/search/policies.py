@@ -186,10 +186,56 @@ class WithFallback:
         return proposals + [(a, self.fallback_logprob) for a in self.fallback if a not in seen]
 
 
-class ModelPolicy:
-    """The trained model (``agents.policy.Policy``) behind the search protocol."""
+def canonical_metamath_action(env: Any, theorem: str, action: str) -> str | None:
+    """The action with the substitutions that unification decides anyway left out, or None
+    when it can never apply here (unknown label, a later statement, another theorem's
+    hypothesis). A small model often gets such substitutions wrong (``{{ ps : ps }}``),
+    and a wrong one makes the environment refuse an otherwise good step; the environment
+    still checks everything that is left."""
+    from provergym.metamath.env import parse_action
 
-    def __init__(self, model_dir: str, device: str | None = None, threads: int = 1) -> None:
+    try:
+        parsed = parse_action(action)
+    except ValueError:
+        return None
+    statements = env.db.statements
+    statement = statements.get(parsed.label)
+    target = statements.get(theorem)
+    if statement is None or target is None or statement.index >= target.index:
+        return None
+    if statement.kind == "e":
+        hypotheses = {h.name for h in env.theorem(theorem).hypotheses}
+        return parsed.label if parsed.label in hypotheses else None
+    if statement.kind not in "ap":
+        return None
+    pattern = env.pattern(parsed.label)
+    if isinstance(pattern, str):
+        return None
+    bound: set[str] = set()
+    stack = [pattern.conclusion]
+    while stack:
+        node = stack.pop()
+        var = pattern.var_of_float.get(node.label)
+        if var is not None:
+            bound.add(var)
+        stack.extend(node.children)
+    kept: dict[str, str] = {}
+    for var, expression in parsed.substitution:
+        if var in pattern.float_typecode and var not in bound and var not in kept:
+            kept[var] = expression
+    return str(type(parsed)(parsed.label, tuple(kept.items())))
+
+
+class ModelPolicy:
+    """The trained model (``agents.policy.Policy``) behind the search protocol.
+
+    With ``env`` (a MetamathEnv), proposals are made canonical
+    (:func:`canonical_metamath_action`): the model is asked for ``oversample * n``
+    candidates, the ones that cannot apply are dropped, equal ones merged (best
+    log-probability kept), and the ``n`` best returned."""
+
+    def __init__(self, model_dir: str, device: str | None = None, threads: int = 1,
+                 env: Any = None, oversample: int = 2) -> None:
         import torch
 
         from agents.policy import Policy
@@ -197,9 +243,17 @@ class ModelPolicy:
         if threads:
             torch.set_num_threads(threads)  # the machine is shared; one thread per worker
         self.model = Policy.load(model_dir, device=device)
+        self.env, self.oversample = env, max(1, oversample)
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
-        return self.model.propose(state, n)
+        if self.env is None:
+            return self.model.propose(state, n)
+        best: dict[str, float] = {}
+        for action, logprob in self.model.propose(state, n * self.oversample):
+            canonical = canonical_metamath_action(self.env, state.theorem, action)
+            if canonical is not None and logprob > best.get(canonical, -math.inf):
+                best[canonical] = logprob
+        return sorted(best.items(), key=lambda pair: -pair[1])[:n]
 
     def values(self, states: Sequence[ProofState]) -> list[float]:
         return self.model.values(list(states))
