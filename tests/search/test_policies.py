@@ -1,0 +1,68 @@
+"""Model-free policies and the canonical form of model actions, on hol.mm (no prover
+process: our own environment only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provergym.api import Progress
+from provergym.bench.improve import parse_improve_output
+from provergym.metamath.env import MetamathEnv
+from provergym.search.policies import (
+    FixedTactics,
+    WithFallback,
+    canonical_metamath_action,
+)
+
+DEMO0 = "/usr/share/metamath/databases/demo0.mm"
+HOL = "/usr/share/metamath/databases/hol.mm"
+
+
+@pytest.fixture(scope="module")
+def env():
+    return MetamathEnv(DEMO0)
+
+
+def test_canonical_action_drops_what_unification_decides(env):
+    # mp's conclusion |- Q fixes Q; P is free and must stay. A wrong Q is dropped.
+    assert canonical_metamath_action(env, "th1", "mp {{ P : t = t }} {{ Q : r = r }}") == \
+        "mp {{ P : t = t }}"
+    # A variable the label does not have is dropped too.
+    assert canonical_metamath_action(env, "th1", "a2 {{ t : 0 }} {{ zz : 0 }}") == "a2"
+    assert canonical_metamath_action(env, "th1", "no-such-label") is None
+    assert canonical_metamath_action(env, "th1", "min") is None  # mp's hypothesis, not th1's
+    assert canonical_metamath_action(env, "th1", "not an action {{") is None
+
+
+def test_canonical_action_is_accepted_where_the_raw_one_is_not(env):
+    state = env.open("th1")
+    raw = "mp {{ P : t = t }} {{ Q : r = r }}"
+    canonical = canonical_metamath_action(env, "th1", raw)
+    assert "contradicts" in env.step(state, raw).reason
+    assert isinstance(env.step(state, canonical), Progress)
+
+
+def test_later_statements_are_never_proposed():
+    hol = MetamathEnv(HOL)
+    assert canonical_metamath_action(hol, "idi", "jca") is None  # jca comes after idi
+    assert canonical_metamath_action(hol, "jca", "idi") == "idi"
+
+
+def test_fixed_tactics_and_fallback():
+    fixed = FixedTactics(("auto.", "split."))
+    with_sauto = WithFallback(fixed, ("sauto.", "auto."), fallback_logprob=-9.0)
+    proposals = with_sauto.propose(None, 2)
+    assert [a for a, _ in proposals] == ["auto.", "split.", "sauto."]
+    assert proposals[-1][1] == -9.0
+
+
+def test_improve_output_parsing():
+    output = (
+        'MM> prove a1i\nProof of "a1i":\n---------Clip out the proof below this line:\n'
+        '      wph wps wph wi a1i.1 wph wps ax-1 ax-mp $.\n'
+        '---------The proof of "a1i" (39 bytes) ends above this line.\n'
+        'MM> prove mp2\nProof of "mp2":\n---------Clip out the proof below this line:\n'
+        '      ? $.\n---------The proof of "mp2" (1 bytes) ends above this line.\n'
+        'MM> prove cut\nProof of "cut":\n---------Clip out\n      wph')
+    found = parse_improve_output(output, ["a1i", "mp2", "cut", "never"])
+    assert found == {"a1i": "wph wps wph wi a1i.1 wph wps ax-1 ax-mp", "mp2": None}
