@@ -99,7 +99,10 @@ def _export_coq(config: dict, proofs: dict[str, str], out: Path) -> str:
     written = 0
     for path, lemmas in by_file.items():
         try:
-            env = CoqFile(path, coq_args=tuple(config.get("coq_args", ())))
+            from provergym.bench.runner import coq_source
+
+            real, flags = coq_source(path)
+            env = CoqFile(real, coq_args=(*flags, *config.get("coq_args", ())))
         except InitError as error:
             failures.append(str(error))
             continue

@@ -165,12 +165,24 @@ def _policy(config: BenchConfig, method: str) -> Any:
     return policy
 
 
+def coq_source(name: str) -> tuple[str, tuple[str, ...]]:
+    """A manifest's file name (``stdlib/Arith/Between.v``, ``mathcomp/...``) or a path ->
+    the real path and the load-path flags it needs."""
+    try:
+        from corpora.coq import load_paths, source_path
+    except ImportError:  # the Coq corpus builder is optional here
+        return name, ()
+    path = source_path(name)
+    return str(path), tuple(load_paths(path))
+
+
 def _coq_file(config: BenchConfig, path: str) -> Any:
     from provergym.coq.env import CoqFile
 
     files = _STATE.setdefault("coq_files", {})
     if path not in files:
-        files[path] = CoqFile(path, coq_args=config.coq_args,
+        real, flags = coq_source(path)
+        files[path] = CoqFile(real, coq_args=(*flags, *config.coq_args),
                               step_timeout=config.search.step_timeout)
     return files[path]
 
@@ -240,7 +252,8 @@ def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchRe
     from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
 
     started = time.perf_counter()
-    with HammerProver(path, coq_args=config.coq_args, timeout=config.hammer_timeout,
+    real, flags = coq_source(path)
+    with HammerProver(real, coq_args=(*flags, *config.coq_args), timeout=config.hammer_timeout,
                       tactic=tactic) as prover:
         outcome = prover.prove(lemma)
     seconds = time.perf_counter() - started
