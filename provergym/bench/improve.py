@@ -5,13 +5,15 @@ For each theorem, in one metamath-exe session per batch (reading the database on
 ``show new_proof /normal``, and ``exit /force``. A proof with no ``?`` left is a candidate;
 the Proof Assistant does not check ``$d`` while it searches, so every candidate must still
 pass our kernel and metamath-exe's ``verify proof`` (the runner does both) before it counts.
-A batch that runs past its time limit is killed (its whole process group); the theorem it
-was on counts as a timeout and the rest are tried again in a new batch.
+Each theorem gets at most ``seconds_per_theorem`` of wall time: the batch's output is read
+as it comes, and when one theorem runs past its time the batch is killed (its whole
+process group); that theorem counts as a failure and the rest go into a new batch.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import time
@@ -60,30 +62,57 @@ def parse_improve_output(output: str, theorems: Sequence[str]) -> dict[str, str 
     return found
 
 
+def _run_batch(path: Path, chunk: Sequence[str], options: str, search_limit: int,
+               seconds_per_theorem: float, read_seconds: float) -> tuple[str, bool, float]:
+    """Run one batch; kill it when one theorem runs past its time. Returns the output,
+    whether it was killed, and the wall time."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        ["metamath", *_script(path.name, chunk, options, search_limit)], cwd=str(path.parent),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    chunks: list[bytes] = []
+    current, since = None, started + read_seconds  # reading the database has its own time
+    killed = False
+    try:
+        assert process.stdout is not None
+        descriptor = process.stdout.fileno()
+        while True:
+            ready, _, _ = select.select([descriptor], [], [], 0.2)
+            if ready:
+                data = os.read(descriptor, 65536)
+                if not data:
+                    break
+                chunks.append(data)
+                tail = b"".join(chunks[-2:]).decode("utf-8", "replace")
+                started_label = tail.rsplit("MM> prove ", 1)
+                if len(started_label) == 2:
+                    label = started_label[1].split("\n", 1)[0].strip()
+                    if label != current:
+                        current, since = label, time.perf_counter()
+            if time.perf_counter() - since > seconds_per_theorem:
+                killed = True
+                break
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # no orphans
+        process.wait()
+    return b"".join(chunks).decode("utf-8", "replace"), killed, time.perf_counter() - started
+
+
 def run_improve(db_path: str | os.PathLike[str], theorems: Sequence[str], *,
                 options: str = DEFAULT_OPTIONS, search_limit: int = 20000,
-                seconds_per_theorem: float = 20.0, batch: int = 25) -> list[ImproveOutcome]:
-    """Run ``improve`` on ``theorems`` (in batches); one outcome per theorem, in order."""
+                seconds_per_theorem: float = 20.0, batch: int = 25,
+                read_seconds: float = 30.0) -> list[ImproveOutcome]:
+    """Run ``improve`` on ``theorems`` (in batches); one outcome per theorem, in order.
+    A theorem gets at most ``seconds_per_theorem`` of wall time."""
     path = Path(db_path).resolve()
     pending = list(theorems)
     outcomes: dict[str, ImproveOutcome] = {}
     while pending:
         chunk, pending = pending[:batch], pending[batch:]
-        limit = 10.0 + seconds_per_theorem * len(chunk)
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            ["metamath", *_script(path.name, chunk, options, search_limit)], cwd=str(path.parent),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        timed_out = False
-        try:
-            raw, _ = process.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)  # no orphans
-            raw, _ = process.communicate()
-        elapsed = time.perf_counter() - started
-        output = raw.decode("utf-8", "replace")
+        output, timed_out, elapsed = _run_batch(path, chunk, options, search_limit,
+                                                seconds_per_theorem, read_seconds)
         found = parse_improve_output(output, chunk)
         share = elapsed / max(1, len(found) + (1 if timed_out else 0))
         for label in chunk:
@@ -94,8 +123,9 @@ def run_improve(db_path: str | os.PathLike[str], theorems: Sequence[str], *,
         if timed_out:
             rest = [label for label in chunk if label not in found]
             if rest:  # the first unfinished one was running when the batch was killed
-                outcomes[rest[0]] = ImproveOutcome(rest[0], None, share,
-                                                   f"batch timed out after {limit:.0f} s")
+                outcomes[rest[0]] = ImproveOutcome(
+                    rest[0], None, seconds_per_theorem,
+                    f"no proof in the time limit ({seconds_per_theorem:g} s)")
                 pending = rest[1:] + pending
         else:
             # A label metamath-exe refused makes the next "exit /force" leave metamath-exe
