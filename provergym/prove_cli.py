@@ -182,6 +182,8 @@ def _prove_coq(args: argparse.Namespace, config) -> int:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
+    import signal
+
     from provergym.api import InitError, ProverError
     from provergym.bench.report import write_report
     from provergym.bench.runner import (
@@ -194,6 +196,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
     )
     from provergym.bench.summary import format_summary
 
+    # A plain kill runs the clean-up code too (prover processes are killed, no orphans).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         methods = tuple(args.methods or (
             ("frequency", "uniform", "improve") + (("model",) if args.model else ())
