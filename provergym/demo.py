@@ -12,6 +12,9 @@
 6. Export every proof found into a copy of set.mm and have metamath-exe verify it.
 7. Write the HTML report and print its path.
 
+A small Coq part runs too: a fixed tactic list and CoqHammer's ``sauto`` on a few
+held-out stdlib lemmas, every proof compiled by ``coqc``.
+
 Each stage is reused when it is already done (corpus, model, benchmark lines), so running
 it again is cheap, and an interrupted run continues where it stopped.
 """
@@ -40,6 +43,9 @@ def register(subparsers) -> None:
     demo.add_argument("--jobs", type=int, default=2, help="parallel search processes")
     demo.add_argument("--home", help="where corpus, model and results go "
                                      "(default $PROVERGYM_HOME or ~/.cache/provergym)")
+    demo.add_argument("--coq", type=int, default=6,
+                      help="also run the Coq baselines (fixed tactics, sauto) on this many "
+                           "held-out stdlib lemmas, checked by coqc (0: skip)")
     demo.add_argument("--no-model", action="store_true",
                       help="skip training and the model (baselines only)")
     demo.set_defaults(func=run_demo)
@@ -135,21 +141,49 @@ def _run(args: argparse.Namespace) -> int:
 
     _stage(5, "pass rates (every proof checked by our kernel and by metamath-exe)")
     print(format_summary(summary))
+    coq_dir = _coq_part(args, home) if args.coq else None
 
     started = _stage(6, "export the proofs into a copy of set.mm; metamath-exe 'verify proof *'")
     from provergym.bench.export import export_results
 
     print("      " + export_results(out_dir / "results.jsonl", out_dir / "export-all", db=SET_MM))
+    if coq_dir is not None:
+        print("      Coq: " + export_results(coq_dir / "results.jsonl", coq_dir / "export-all"))
     _done(started)
 
     started = _stage(7, "HTML report")
     from provergym.bench.report import write_report
 
     path = write_report(out_dir, title=f"provergym demo: set.mm's first {args.theorems} theorems")
+    if coq_dir is not None:
+        print(f"      Coq report: {write_report(coq_dir, title='provergym demo: Coq stdlib')}")
     _done(started)
     print(f"\nreport: {path}")
     print(f"demo finished in {time.perf_counter() - total:.0f} s")
     return 0
+
+
+def _coq_part(args: argparse.Namespace, home: Path) -> Path | None:
+    """CoqHammer's sauto and a fixed tactic list on a few held-out stdlib lemmas."""
+    from provergym.bench.runner import BenchConfig, BenchError, fixed_sample, manifest_theorems
+    from provergym.bench.runner import run_bench as run
+    from provergym.bench.summary import format_summary
+    from provergym.search.bestfirst import SearchConfig
+
+    try:
+        lemmas = [n for n in manifest_theorems("coq", "test") if n.startswith("stdlib/")]
+    except BenchError as error:
+        print(f"      Coq part skipped: {error}")
+        return None
+    sample = fixed_sample(lemmas, args.coq)
+    out_dir = home / "demo" / f"coq-stdlib-n{args.coq}"
+    print(f"\n      Coq: fixed tactics and sauto on {len(sample)} held-out stdlib lemmas "
+          f"(proofs checked by coqc) -> {out_dir}", flush=True)
+    summary = run(BenchConfig(backend="coq", methods=("fixed", "sauto"), theorems=tuple(sample),
+                              out_dir=str(out_dir), search=SearchConfig(expansions=8),
+                              hammer_timeout=5.0, jobs=1))
+    print(format_summary(summary))
+    return out_dir
 
 
 def _train(corpus_path: Path, run_dir: Path, steps: int) -> None:
