@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--db", default="/usr/share/metamath/databases/set.mm")
     parser.add_argument("--theorems", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="warm runs (the best is shown)")
     args = parser.parse_args()
     db = parse_database(args.db)
     theorems = db.theorems()
@@ -38,17 +39,22 @@ def main() -> None:
         jobs.append((theorem.label, [Action(s.label, s.substitution) for s in steps]))
     total = sum(len(actions) for _, actions in jobs)
 
-    def run() -> tuple[float, int]:
-        start = time.perf_counter()
+    def run() -> tuple[float, float, int]:
+        wall, cpu = time.perf_counter(), time.process_time()
         proved = sum(isinstance(env.prove(label, actions), Proved) for label, actions in jobs)
-        return time.perf_counter() - start, proved
+        return time.perf_counter() - wall, time.process_time() - cpu, proved
 
-    cold, proved = run()  # first use of each label compiles its patterns
-    warm, proved_again = run()  # parse cache and patterns warm, as in a long search
+    # Wall time is what a user sees on an idle machine; CPU time of this one process is
+    # the fair figure when other work shares the cores (the two agree on an idle machine).
+    cold_wall, cold_cpu, proved = run()  # first use of each label compiles its patterns
     print(f"replay    {len(jobs)} theorems, {total} logical steps, proved {proved}/{len(jobs)}")
-    print(f"cold      {total / cold:,.0f} steps/s ({cold:.1f} s)")
-    print(f"warm      {total / warm:,.0f} steps/s ({warm:.1f} s); target >= 20,000 steps/s")
-    assert proved == proved_again == len(jobs), "a replayed proof failed"
+    print(f"cold      {total / cold_wall:,.0f} steps/s wall, {total / cold_cpu:,.0f} steps/s CPU")
+    warm = [run() for _ in range(args.repeat)]  # patterns and parse cache warm, as in search
+    best_wall = min(w for w, _, _ in warm)
+    best_cpu = min(c for _, c, _ in warm)
+    print(f"warm      {total / best_wall:,.0f} steps/s wall, {total / best_cpu:,.0f} steps/s CPU "
+          f"(best of {args.repeat}); target >= 20,000 steps/s on one core")
+    assert proved == len(jobs) and all(p == len(jobs) for _, _, p in warm), "a replay failed"
 
 
 if __name__ == "__main__":

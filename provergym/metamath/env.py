@@ -87,14 +87,20 @@ class _Pattern:
                 self.variables.append(var)
         self.conclusion = grammar.parse(statement.typecode, statement.body.split(), floats)
         # Per hypothesis: ("f", var) or ("e", typecode, pattern tree, label)
+        # Per hypothesis: ("f", var) or ("e", typecode, pattern tree, text template); the
+        # template prints the instantiated hypothesis in one str.format call.
         self.hyps: list[tuple[Any, ...]] = []
+        index = {var: i for i, var in enumerate(self.variables)}
         for label in statement.hypotheses:
             hyp = db.statements[label]
             if hyp.kind == "f":
                 self.hyps.append(("f", hyp.body.strip()))
             else:
+                template = "".join("{" + str(index[sym]) + "}" if sym in index
+                                   else sym.replace("{", "{{").replace("}", "}}") + " "
+                                   for sym in hyp.body.split())
                 self.hyps.append(("e", hyp.typecode,
-                                  grammar.parse(hyp.typecode, hyp.body.split(), floats), label))
+                                  grammar.parse(hyp.typecode, hyp.body.split(), floats), template))
         self.disjoint = sorted(statement.disjoint)
 
 
@@ -157,8 +163,14 @@ class MetamathEnv:
         tree = self.grammar.parse(typecode, symbols, floats)
         return self._make_goal(typecode, tree, hypotheses)
 
-    def _make_goal(self, typecode: str, tree: Node, hypotheses: tuple[Hypothesis, ...]) -> _Goal:
-        text = f"{typecode} {self._text(tree)}".rstrip()
+    def _make_goal(self, typecode: str, tree: Node, hypotheses: tuple[Hypothesis, ...],
+                   body: str | None = None) -> _Goal:
+        """``body``, when known, is the tree's printed form (it is then cached on the tree)."""
+        if body is None:
+            body = self._text(tree)
+        else:
+            self.grammar.remember_text(tree, body)
+        text = f"{typecode} {body}".rstrip()
         return _Goal(typecode, tree, text, Goal(text, hypotheses, data=tree))
 
     def theorem(self, label: str) -> _Theorem:
@@ -306,16 +318,23 @@ class MetamathEnv:
                                     f"{info.statement.label} does not have")
         new_goals: list[_Goal] = []
         proofs: list[Node | None] = []  # syntax trees; their proofs are made at assembly
+        texts: list[str] | None = None  # each variable's printed value, followed by a space
         for hyp in pattern.hyps:
             if hyp[0] == "f":
                 proofs.append(sigma[hyp[1]])
                 continue
-            _, typecode, hyp_pattern, _hyp_label = hyp
+            _, typecode, hyp_pattern, template = hyp
             tree = self._instantiate(pattern, hyp_pattern, sigma)
             if typecode in self.syntax_typecodes:
                 proofs.append(tree)  # a syntactic hypothesis: the grammar closes it
             else:
-                new_goals.append(self._make_goal(typecode, tree, info.hypotheses))
+                if texts is None:
+                    texts = []
+                    for var in pattern.variables:
+                        value = self._text(sigma[var])
+                        texts.append(value + " " if value else "")
+                body = template.format(*texts).rstrip()
+                new_goals.append(self._make_goal(typecode, tree, info.hypotheses, body))
                 proofs.append(None)
         return new_goals, (label, tuple(proofs))
 

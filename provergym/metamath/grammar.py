@@ -188,6 +188,11 @@ class Grammar:
         return out
 
     # -- printing -----------------------------------------------------------------------
+    def remember_text(self, tree: Node, text: str) -> None:
+        """Cache a tree's printed form that the caller computed another way."""
+        if tree._text is None:
+            object.__setattr__(tree, "_text", text)
+
     def text(self, tree: Node) -> str:
         """The expression a tree derives, symbols joined by single spaces (cached)."""
         text = tree._text

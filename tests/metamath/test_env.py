@@ -135,3 +135,25 @@ def test_random_text_never_crashes():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         result = env.step(state, text)
         assert isinstance(result, (Rejected, Progress, Proved))
+
+
+def test_goal_text_matches_its_syntax_tree():
+    """Sub-goal text is printed by a template, not from the tree: both must agree."""
+    import random
+
+    from provergym.metamath.grammar import Node
+
+    env = environment("set")
+    rng = random.Random(7)
+    for theorem in rng.sample(env.db.theorems(), 40):
+        state = env.open(theorem.label)
+        for action in own_steps(env, theorem.label):
+            for goal in state.goals:
+                fresh = Node(goal.data.label, goal.data.children)  # no cached text
+                typecode = goal.conclusion.split()[0]
+                assert goal.conclusion == " ".join([typecode, *env.grammar.symbols_of(fresh)])
+            result = env.step(state, action)
+            if isinstance(result, Proved):
+                break
+            assert isinstance(result, Progress), (theorem.label, result)
+            state = result.state
