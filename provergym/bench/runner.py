@@ -124,20 +124,28 @@ _STATE: dict[str, Any] = {}
 
 
 def _metamath_env(config: BenchConfig) -> Any:
-    env = _STATE.get("env")
+    key = f"env:{os.path.abspath(config.db)}"
+    env = _STATE.get(key)
     if env is None:
         from provergym.metamath.database import MetamathError
         from provergym.metamath.env import MetamathEnv
 
         try:
-            env = _STATE["env"] = MetamathEnv(config.db)
+            env = _STATE[key] = MetamathEnv(config.db)
         except (MetamathError, OSError) as error:
             raise BenchError(f"cannot read {config.db}: {error}") from error
     return env
 
 
+def _policy_key(config: BenchConfig, method: str) -> str:
+    # A policy depends on the database, the model, the theorems and the training theorems.
+    digest = hashlib.sha256("\0".join([config.db, config.model or "", *config.theorems, "|",
+                                        *config.train_theorems]).encode()).hexdigest()[:16]
+    return f"policy:{method}:{digest}"
+
+
 def _policy(config: BenchConfig, method: str) -> Any:
-    key = f"policy:{method}"
+    key = _policy_key(config, method)
     if key in _STATE:
         return _STATE[key]
     from provergym.search import policies
@@ -342,7 +350,8 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             bar.close()
     if config.backend == "metamath":
         _check_metamath(config, out_dir)
-    _STATE.pop("policy:model", None)
+    for key in [k for k in _STATE if k.startswith(("policy:model:", "policy:model+sauto:"))]:
+        del _STATE[key]  # the model's memory is not kept once its run is over
     summary = summarise(read_results(out_dir), config)
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
     return summary
