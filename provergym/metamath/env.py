@@ -284,7 +284,7 @@ class MetamathEnv:
         if statement.typecode != goal.typecode:
             return f"{label} proves a '{statement.typecode}' statement, the goal is '{goal.typecode}'"
         sigma: dict[str, Node] = {}
-        if not self._match(pattern, pattern.conclusion, goal.tree, sigma):
+        if not self.match_pattern(pattern, pattern.conclusion, goal.tree, sigma):
             return f"{label}'s conclusion does not unify with the goal"
         for var, expression in action.substitution:
             typecode = pattern.float_typecode.get(var)
@@ -338,7 +338,9 @@ class MetamathEnv:
                 proofs.append(None)
         return new_goals, (label, tuple(proofs))
 
-    def _match(self, pattern: _Pattern, p: Node, t: Node, sigma: dict[str, Node]) -> bool:
+    def match_pattern(self, pattern: _Pattern, p: Node, t: Node, sigma: dict[str, Node]) -> bool:
+        """Whether pattern tree ``p`` (of label ``pattern``) matches ``t``, extending ``sigma``
+        (label variable -> sub-tree of ``t``); ``p`` is ``pattern.conclusion`` at the top."""
         var = pattern.var_of_float.get(p.label)
         if var is not None:
             bound = sigma.get(var)
@@ -349,7 +351,7 @@ class MetamathEnv:
         if p.label != t.label:
             return False
         for pc, tc in zip(p.children, t.children):  # same label: same arity
-            if not self._match(pattern, pc, tc, sigma):
+            if not self.match_pattern(pattern, pc, tc, sigma):
                 return False
         return True
 

@@ -85,7 +85,7 @@ class _Candidates:
             pattern = self.env.pattern(label)
             if pattern.statement.index >= theorem.index:
                 continue  # only earlier statements may be used
-            if _matches(pattern, pattern.conclusion, tree, {}):
+            if self.env.match_pattern(pattern, pattern.conclusion, tree, {}):
                 out.append(label)
         return out
 
@@ -101,19 +101,6 @@ def _binds_everything(pattern: Any) -> bool:
             found.add(var)
         stack.extend(node.children)
     return all(v in found for v in pattern.variables)
-
-
-def _matches(pattern: Any, p: Any, t: Any, sigma: dict[str, Any]) -> bool:
-    var = pattern.var_of_float.get(p.label)
-    if var is not None:
-        bound = sigma.get(var)
-        if bound is None:
-            sigma[var] = t
-            return True
-        return bound == t
-    if p.label != t.label or len(p.children) != len(t.children):
-        return False
-    return all(_matches(pattern, pc, tc, sigma) for pc, tc in zip(p.children, t.children))
 
 
 def _hypotheses_stating(state: ProofState) -> list[str]:
