@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from provergym.metamath.database import KEYWORD, Database, Statement
+from provergym.metamath.kernel import compressed_code
 
 LINE_WIDTH = 79
 INDENT = " " * 6
@@ -24,20 +25,6 @@ INDENT = " " * 6
 
 class ExportError(Exception):
     pass
-
-
-def encode_number(n: int) -> str:
-    """Metamath's compressed step number: base 20 (A-T) last, base 5 (U-Y) before."""
-    if n < 1:
-        raise ValueError(n)
-    n -= 1
-    letters = [chr(65 + n % 20)]
-    n //= 20
-    while n:
-        n -= 1
-        letters.append(chr(85 + n % 5))
-        n //= 5
-    return "".join(reversed(letters))
 
 
 def _tree(db: Database, proof: Sequence[str]) -> tuple:
@@ -90,13 +77,13 @@ def compress_proof(db: Database, theorem: Statement | str, proof: Sequence[str])
         node, expanded = work.pop()
         key = id(node)
         if key in saved:
-            letters.append(encode_number(saved[key]))
+            letters.append(compressed_code(saved[key]))
             continue
         if not expanded and len(node) > 1:
             work.append((node, True))
             work.extend((child, False) for child in reversed(node[1:]))
             continue
-        letters.append(encode_number(position[node[0]]))
+        letters.append(compressed_code(position[node[0]]))
         if len(node) > 1 and occurrences[key] > 1:
             letters.append("Z")
             saved[key] = first_saved + len(saved)

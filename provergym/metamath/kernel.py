@@ -90,7 +90,8 @@ def _codes_upto(n: int) -> list[str]:
     return codes
 
 
-def _compressed_number(code: str) -> int:
+def compressed_number(code: str) -> int:
+    """The number (1-based) a compressed-proof code stands for: A -> 1, T -> 20, UA -> 21."""
     number = 0
     for char in code[:-1]:
         number = number * 5 + (ord(char) - 84)  # U=1 .. Y=5
@@ -374,7 +375,7 @@ class Kernel:
         number, code = self._failing(codes, steps)
         if code == "?":
             return IncompleteProof("the proof has unknown steps (?)")
-        return ProofError(f"step {number}: code {code} is number {_compressed_number(code)}, "
+        return ProofError(f"step {number}: code {code} is number {compressed_number(code)}, "
                           f"but the proof has {n_table} labels and "
                           f"{next_saved - n_table - 1} saved steps so far")
 
@@ -443,7 +444,7 @@ class Kernel:
             elif code == "?":
                 raise IncompleteProof("the proof has unknown steps (?)")
             else:
-                number = _compressed_number(code)
+                number = compressed_number(code)
                 if number > len(table):
                     steps.append(number - len(table) - 1)
                 elif table[number - 1].__class__ is list or \

@@ -5,13 +5,11 @@ it is not a verifier, though it raises on anything that does not fit together.""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from provergym.metamath.database import Database, Statement
-
-_STEP = re.compile(r"[U-Y]*[A-T]|Z|\?")
+from provergym.metamath.kernel import COMPRESSED_STEP, compressed_number
 
 
 class ProofTreeError(Exception):
@@ -57,16 +55,13 @@ def proof_labels(db: Database, theorem: Statement) -> list[str | int]:
     close = tokens.index(")")
     table = list(theorem.hypotheses) + tokens[1:close]
     out: list[str | int] = []
-    for code in _STEP.findall("".join(tokens[close + 1:])):
+    for code in COMPRESSED_STEP.findall("".join(tokens[close + 1:])):
         if code == "Z":
             out.append("Z")
             continue
         if code == "?":
             raise ProofTreeError(f"{theorem.label}: incomplete proof")
-        number = 0
-        for char in code[:-1]:
-            number = number * 5 + (ord(char) - 84)
-        number = number * 20 + (ord(code[-1]) - 64)
+        number = compressed_number(code)
         out.append(table[number - 1] if number <= len(table) else number - len(table) - 1)
     return out
 

@@ -9,24 +9,26 @@ from provergym.metamath.database import parse_database
 from provergym.metamath.export import (
     check_with_metamath,
     compress_proof,
-    encode_number,
     export_and_check,
     write_database,
 )
-from provergym.metamath.kernel import verify_database
+from provergym.metamath.kernel import (
+    COMPRESSED_STEP,
+    compressed_code,
+    compressed_number,
+    verify_database,
+)
 from tests.metamath.mmdb import database, environment, own_steps
 
 
-def test_encode_number_matches_the_decoder():
-    from provergym.metamath.prooftree import _STEP
-
+def test_compressed_numbers_round_trip():
     for n in [1, 2, 19, 20, 21, 99, 100, 119, 120, 121, 620, 621, 5000, 123456]:
-        code = encode_number(n)
-        assert _STEP.fullmatch(code)
-        value = 0
-        for char in code[:-1]:
-            value = value * 5 + ord(char) - 84
-        assert value * 20 + ord(code[-1]) - 64 == n
+        code = compressed_code(n)
+        assert COMPRESSED_STEP.fullmatch(code)
+        assert compressed_number(code) == n
+    # The spec's own examples: A..T are 1..20, then UA = 21, UT = 40, VA = 41, YT = 120.
+    assert [compressed_code(n) for n in (1, 20, 21, 40, 41, 120, 121)] == \
+        ["A", "T", "UA", "UT", "VA", "YT", "UUA"]
 
 
 def _replayed_proofs(name, labels):

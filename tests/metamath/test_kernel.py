@@ -13,8 +13,8 @@ from provergym.metamath.kernel import (
     IncompleteProof,
     Kernel,
     ProofError,
-    _compressed_number,
     compressed_code,
+    compressed_number,
     verify_database,
 )
 from tests.metamath.conftest import DATABASES, metamath_errors, replace_once, run_cli
@@ -214,7 +214,7 @@ def test_compressed_codes_round_trip() -> None:
     assert [compressed_code(n) for n in (1, 20, 21, 40, 120, 121)] == [
         "A", "T", "UA", "UT", "YT", "UUA"]
     for number in range(1, 5000):
-        assert _compressed_number(compressed_code(number)) == number
+        assert compressed_number(compressed_code(number)) == number
 
 
 # -- the command line -------------------------------------------------------------------
