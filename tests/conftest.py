@@ -2,6 +2,7 @@
 writes the user's cache (corpora, runs) and results never depend on what a machine has
 left there. Tests that need a particular home still set their own with monkeypatch."""
 
+import psutil
 import pytest
 
 
@@ -16,3 +17,16 @@ def _private_provergym_home(tmp_path_factory):
         os.environ.pop("PROVERGYM_HOME", None)
     else:
         os.environ["PROVERGYM_HOME"] = previous
+
+
+@pytest.fixture()
+def no_leftover_coq():
+    """Fail a test that leaves coqidetop or coqc processes of its own behind."""
+    def ours() -> set[int]:
+        me = psutil.Process()
+        return {p.pid for p in me.children(recursive=True)
+                if p.name().startswith(("coqidetop", "coqc"))}
+    before = ours()
+    yield
+    left = ours() - before
+    assert not left, f"processes left behind: {left}"

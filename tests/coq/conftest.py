@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import psutil
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -14,19 +13,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(scope="session")
 def small_v() -> Path:
     return FIXTURES / "small.v"
-
-
-@pytest.fixture()
-def no_leftover_coq():
-    """Fail a test that leaves coqidetop or coqc processes of its own behind."""
-    def ours() -> set[int]:
-        me = psutil.Process()
-        return {p.pid for p in me.children(recursive=True)
-                if p.name().startswith(("coqidetop", "coqc"))}
-    before = ours()
-    yield
-    left = ours() - before
-    assert not left, f"processes left behind: {left}"
 
 
 @pytest.fixture()

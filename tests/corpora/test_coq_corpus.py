@@ -6,23 +6,11 @@ import argparse
 import random
 from pathlib import Path
 
-import psutil
 import pytest
 
 from corpora import coq as cc
 from corpora.common import SPLITS, load_corpus, read_build_info
 from corpora.tactic_classes import ALL_CLASSES
-
-
-@pytest.fixture()
-def no_leftover_coq():
-    """Fail a test that leaves coqidetop processes of its own behind."""
-    def ours() -> set[int]:
-        return {p.pid for p in psutil.Process().children(recursive=True)
-                if p.name().startswith(("coqidetop", "coqc"))}
-    before = ours()
-    yield
-    assert not ours() - before, "coqidetop processes left behind"
 
 
 def _build(out: Path, *extra: str) -> Path:

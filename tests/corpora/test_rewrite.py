@@ -5,22 +5,10 @@ from __future__ import annotations
 import argparse
 import random
 
-import psutil
 import pytest
 
 from corpora import rewrite as rw
 from corpora.common import MANIFEST_ROOT, load_corpus, read_manifest
-
-
-@pytest.fixture()
-def no_leftover_coq():
-    """Fail a test that leaves coqidetop processes of its own behind."""
-    def ours() -> set[int]:
-        return {p.pid for p in psutil.Process().children(recursive=True)
-                if p.name().startswith(("coqidetop", "coqc"))}
-    before = ours()
-    yield
-    assert not ours() - before, "coqidetop processes left behind"
 
 
 def test_terms_print_like_coq():
