@@ -175,6 +175,59 @@ class Policy:
             scores.append(float(picked[row, width - 1 - len(answer):].sum()))
         return scores
 
+    def first_token_logprobs(self, goal: Goalish, words: Sequence[str]) -> list[float]:
+        """``log p(answer starts with word | GOAL goal PROOFSTEP)`` for each word, from one
+        forward pass. Metamath's tokenizer is word-level, so a label is one word; a word
+        the vocabulary lacks gets the unknown token's log-probability."""
+        import torch
+
+        ids = self.tokenizer.convert_tokens_to_ids(list(words))
+        unk = self.tokenizer.unk_token_id
+        ids = [unk if i is None else i for i in ids]
+        prompt, mask, positions = self._left_padded([self._prompt(goal, PROOFSTEP, 1)])
+        with torch.no_grad():
+            logits = self.model(input_ids=prompt, attention_mask=mask,
+                                position_ids=positions).logits[0, -1].float()
+        return torch.log_softmax(logits, dim=-1)[ids].tolist()
+
+    def complete(self, goal: Goalish, prefixes: Sequence[str], n: int,
+                 max_new_tokens: int = 32) -> list[list[str]]:
+        """For each prefix (e.g. a label), up to ``n`` whole actions that start with it, by
+        beam search from ``GOAL goal PROOFSTEP prefix`` (one batched ``generate`` call).
+        Unfinished or ill-formed texts are dropped; score them with :meth:`score`."""
+        import torch
+
+        from agents.tokenizer import encode_text
+
+        if n < 1 or not prefixes:
+            return [[] for _ in prefixes]
+        max_new_tokens = min(max_new_tokens, self.context // 2)
+        heads = [encode_text(self.tokenizer, prefix) for prefix in prefixes]
+        room = max_new_tokens + max(len(h) for h in heads)
+        prompt = self._prompt(goal, PROOFSTEP, room)
+        ids, mask, _ = self._left_padded([prompt + head for head in heads])
+        with torch.no_grad():
+            output = self.model.generate(
+                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
+                num_beams=n, num_return_sequences=n, do_sample=False, early_stopping=True,
+                length_penalty=0.0)
+        new_tokens = output[:, ids.shape[1]:].tolist()
+        results = []
+        for index, prefix in enumerate(prefixes):
+            texts: list[str] = []
+            for tokens in new_tokens[index * n:(index + 1) * n]:
+                if self.tokenizer.eos_token_id not in tokens:
+                    continue
+                tokens = tokens[: tokens.index(self.tokenizer.eos_token_id)]
+                rest = self.tokenizer.decode(tokens, skip_special_tokens=True)
+                text = " ".join(f"{prefix} {rest}".split())
+                well_formed = self.task.well_formed is None or self.task.well_formed(text)
+                if well_formed and text not in texts:
+                    texts.append(text)
+            results.append(texts)
+        return results
+
     # ------------------------------------------------------------------ options
 
     def option_logprobs(self, goals: Sequence[Goalish], keyword: str,

@@ -39,10 +39,13 @@ def metamath_record(rng: random.Random, theorem: str) -> dict:
         goal, label, subst, left = f"|- {b}", "ax-mp", [("ph", a), ("ps", b)], 3
         hypotheses = [f"|- {a}", f"|- ( {a} -> {b} )"]
     action = " ".join([label, *(f"{{{{ {v} : {e} }}}}" for v, e in subst)])
+    # ax-mp's ph is the only variable here that no conclusion decides
+    step = " ".join([label, *(f"{{{{ {v} : {e} }}}}" for v, e in subst
+                              if label == "ax-mp" and v == "ph")])
     return {
         "theorem": theorem, "goal": goal, "hypotheses": hypotheses, "label": label,
         "substitution": [{"variable": v, "expression": e} for v, e in subst],
-        "action": action, "steps_left": left, "depth": rng.randrange(1, 6),
+        "action": action, "step": step, "steps_left": left, "depth": rng.randrange(1, 6),
     }
 
 

@@ -105,9 +105,11 @@ def metamath_goal_text(conclusion: str, hypotheses: Sequence[str]) -> str:
 
 
 def _metamath_example(record: Mapping[str, Any]) -> Example:
+    # The target is the short ``step`` (only the substitutions unification cannot decide);
+    # a corpus built before that column existed falls back to the full ``action``.
     return Example(
         goal=metamath_goal_text(record["goal"], record.get("hypotheses") or ()),
-        action=_normalize(record["action"]),
+        action=_normalize(record.get("step") or record["action"]),
         value_label=STEP_BUCKET_LABELS[steps_bucket(int(record["steps_left"]))],
     )
 

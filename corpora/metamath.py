@@ -15,6 +15,9 @@ grammar closes them. Columns (the schema ``agents/tasks.py`` reads):
 - ``substitution``: the label's full substitution, ``{"variable", "expression"}`` in the
   label's ``$f`` order;
 - ``action``: ``str(Action(label, substitution))``, the text the environment accepts;
+- ``step``: the same action with only the substitutions that unification cannot decide
+  (variables absent from the label's conclusion, e.g. ``ax-mp {{ ph : ps }}``). The
+  environment accepts it too; it is the model's target, much shorter than ``action``;
 - ``steps_left``: logical steps in the sub-proof, this one included (>= 1);
 - ``depth``: logical depth below the theorem's root (root = 0).
 
@@ -66,7 +69,7 @@ VALID_FRACTION = 0.1
 TEST_FRACTION = 0.1
 CHUNK_SIZE = 400
 # Bump when the records change, so old shards are not mixed with new ones.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the ``step`` column
 
 
 def features():
@@ -81,6 +84,7 @@ def features():
         "label": Value("string"),
         "substitution": [{"variable": Value("string"), "expression": Value("string")}],
         "action": Value("string"),
+        "step": Value("string"),
         "steps_left": Value("int32"),
         "depth": Value("int32"),
     })
@@ -114,6 +118,15 @@ class StepExtractor:
         self.grammar = grammar or Grammar(db)
         self.syntax_typecodes = frozenset(self.grammar.syntax_typecodes)
         self._templates: dict[str, tuple[Any, ...]] = {}
+        self._conclusions: dict[str, frozenset[str]] = {}
+
+    def _conclusion_symbols(self, label: str) -> frozenset[str]:
+        """The symbols of the label's conclusion: its variables among them are decided by
+        unifying the conclusion with the goal."""
+        found = self._conclusions.get(label)
+        if found is None:
+            found = self._conclusions[label] = frozenset(self.db.statements[label].body.split())
+        return found
 
     def _template(self, label: str) -> tuple[Any, ...]:
         """The label's conclusion tree as S-expression tokens; an int stands for the
@@ -213,7 +226,7 @@ class StepExtractor:
                     tree = hypothesis_trees[node.label] = metamath_tree_to_sexp(
                         self.grammar.parse(statement.typecode, statement.body.split(), floats))
                 substitution: list[dict[str, str]] = []
-                action = node.label
+                action = step = node.label
             else:
                 filled: list[str] = []
                 substitution = []
@@ -233,11 +246,13 @@ class StepExtractor:
                 tokens = [filled[t] if isinstance(t, int) else t for t in self._template(node.label)]
                 tree = " ".join(tokens).replace(" )", ")")
                 action = str(Action(node.label, tuple(pairs)))
+                decided = self._conclusion_symbols(node.label)
+                step = str(Action(node.label, tuple(p for p in pairs if p[0] not in decided)))
             if goal not in seen_goals:
                 seen_goals.add(goal)
                 out.append({"theorem": name, "goal": goal, "goal_tree": tree,
                             "hypotheses": hypotheses, "label": node.label,
-                            "substitution": substitution, "action": action,
+                            "substitution": substitution, "action": action, "step": step,
                             "steps_left": size(node), "depth": depth})
             stack.extend((child, depth + 1) for child in reversed(logical_children))
         return out

@@ -89,13 +89,21 @@ def _run(args: argparse.Namespace) -> int:
     corpus_path = home / "corpora" / name
     run_dir = home / "runs" / f"{name}-tiny"
     # The settings are in the name: resuming never mixes results of different settings.
-    out_dir = home / "demo" / (f"{name}-s{args.train_steps}-d{args.budget}-e{args.candidates}"
+    # v2: the model's target is the corpus's short ``step``, and the policies share the
+    # applicable-action generator; results of earlier versions are not resumed.
+    out_dir = home / "demo" / (f"{name}-v2-s{args.train_steps}-d{args.budget}-e{args.candidates}"
                                f"-n{args.sample}" + ("-nomodel" if args.no_model else ""))
     total = time.perf_counter()
     print(f"provergym demo: set.mm's first {args.theorems} theorems; everything goes to {home}")
     print("[1/7] install: done by `make` (pip install -e . and the Debian provers)")
 
     started = _stage(2, f"corpus of proof steps -> {corpus_path}")
+    if _stale_corpus(corpus_path):
+        import shutil
+
+        print("      the corpus was built by an older version: rebuilding it and the model")
+        shutil.rmtree(corpus_path)
+        shutil.rmtree(run_dir, ignore_errors=True)
     if (corpus_path / "dataset_dict.json").exists():
         print("      reusing the corpus already built")
     else:
@@ -161,6 +169,19 @@ def _run(args: argparse.Namespace) -> int:
     print(f"\nreport: {path}")
     print(f"demo finished in {time.perf_counter() - total:.0f} s")
     return 0
+
+
+def _stale_corpus(path: Path) -> bool:
+    """Whether ``path`` holds a corpus without the columns this version trains on."""
+    import json
+
+    info = path / "train" / "dataset_info.json"
+    if not info.is_file():
+        return False
+    from corpora.metamath import features
+
+    columns = json.loads(info.read_text()).get("features", {})
+    return any(name not in columns for name in features())
 
 
 def _coq_part(args: argparse.Namespace, home: Path) -> Path | None:

@@ -150,9 +150,8 @@ def _policy(config: BenchConfig, method: str) -> Any:
         return _STATE[key]
     from provergym.search import policies
 
-    if method in ("model", "model+sauto"):
-        env = _metamath_env(config) if config.backend == "metamath" else None
-        policy: Any = policies.ModelPolicy(config.model or "", threads=1, env=env)
+    if method in ("model", "model+sauto") and config.backend == "coq":
+        policy: Any = policies.ModelPolicy(config.model or "", threads=1)
         if method == "model+sauto":
             policy = policies.WithFallback(policy, ("sauto.",))
     elif method == "fixed":
@@ -163,7 +162,9 @@ def _policy(config: BenchConfig, method: str) -> Any:
         last = max(db.statements[t].index for t in config.theorems)
         labels = [s.label for s in db.assertions()
                   if s.typecode not in env.syntax_typecodes and s.index < last]
-        if method == "frequency":
+        if method == "model":
+            policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1)
+        elif method == "frequency":
             counts = policies.training_label_counts(db, config.train_theorems,
                                                     env.syntax_typecodes)
             policy = policies.FrequencyPolicy(env, counts, labels)

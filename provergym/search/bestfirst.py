@@ -13,7 +13,9 @@ Two shapes of search, chosen by the backend's states:
   one of its actions is proved. Goals are memoised by their text within an attempt, so each
   is solved once and shared. The proof is then rebuilt as a list of actions in pre-order
   and replayed from ``env.open(theorem)`` with ``env.prove``, whose ``Proved`` is checked by
-  the kernel: a sub-goal's ``Proved`` never counts by itself.
+  the kernel: a sub-goal's ``Proved`` never counts by itself. A new sub-goal that one of
+  the theorem's hypotheses states is closed at once by citing it (a prover call, not an
+  expansion), unless ``close_by_hypothesis`` is off.
 - **ordered goals** (Coq): a node is a whole proof state, goals in the order the prover
   shows them. States are deduplicated by their printed goals (Coq's state keys are unique
   per step, so equal goals reached twice would otherwise be expanded twice).
@@ -67,6 +69,9 @@ class SearchConfig:
     time_limit: float = 60.0  # wall-clock seconds per attempt
     step_timeout: float = 5.0  # seconds per prover call (backends whose step takes one)
     value_weight: float = 0.0  # 0: cumulative log-probability only
+    # independent goals (Metamath): a new goal that a hypothesis of the theorem states is
+    # closed by citing it, without spending an expansion
+    close_by_hypothesis: bool = True
     keep_tree: bool = True  # record the search tree in the result
     max_text: int = 2000  # characters of goal text kept per tree node
 
@@ -271,7 +276,8 @@ class BestFirstSearch:
                     if child is None:
                         child = self._add(sub, text, node.id, node.logprob + logprob,
                                           node.depth + 1, text)
-                        new_ids.append(child)
+                        if not self._close_by_hypothesis(child):
+                            new_ids.append(child)
                     children.append(child)
                     self.users.setdefault(child, []).append((node.id, edge_index))
                 edge["children"] = children
@@ -282,6 +288,24 @@ class BestFirstSearch:
             self._push([i for i in new_ids if not self.nodes[i].proved])
         self.expansions_to_proof = self.expansions
         return self._replay(theorem, root_id)
+
+    def _close_by_hypothesis(self, node_id: int) -> bool:
+        """A new goal that one of the theorem's hypotheses states is closed at once by
+        citing it: a prover call, not an expansion (``SearchConfig.close_by_hypothesis``).
+        The step still goes through the backend and the final replay."""
+        if not self.config.close_by_hypothesis:
+            return False
+        node = self.nodes[node_id]
+        goal = node.state.goals[0]
+        for hypothesis in goal.hypotheses:
+            if hypothesis.type == goal.conclusion:
+                result = self._step(node.state, hypothesis.name)
+                node.edges.append(self._edge(hypothesis.name, 0.0, result))
+                if isinstance(result, Proved):
+                    node.expanded = True
+                    self._mark_proved(node_id, len(node.edges) - 1)
+                    return True
+        return False
 
     def _mark_proved(self, node_id: int, edge_index: int) -> None:
         """Mark a goal proved and propagate to every AND node now complete. A goal is

@@ -2,12 +2,16 @@
 
 Every policy has ``propose(state, n) -> [(action, logprob)]``, best first.
 
-- :class:`FrequencyPolicy` (Metamath): the labels whose conclusion unifies with the goal and
-  that bring in no new variable (every variable of the label occurs in its conclusion, so
-  unification fixes the whole substitution), ranked by how often the training split's
-  proofs use them. The goal's own ``$e`` hypotheses come first when one states the goal.
+- :class:`FrequencyPolicy` (Metamath): the applicable actions of
+  :class:`~provergym.search.actions.ApplicableActions` (labels whose conclusion unifies
+  with the goal; variables the conclusion leaves open are fixed by unifying the label's
+  hypotheses with the theorem's), labels ranked by how often the training split's proofs
+  use them. The goal's own ``$e`` hypotheses come first when one states the goal, then
+  the steps that close the goal outright (every hypothesis they need is the theorem's).
 - :class:`UniformPolicy` (Metamath): the same candidates in a random order (seeded by the
   goal text, so runs repeat), each with the same log-probability.
+- :class:`MetamathModelPolicy`: the same candidates, ranked by the trained model; the
+  model also writes substitutions that no hypothesis fixes.
 - :class:`FixedTactics` (Coq): a fixed list of tactics, the same for every state.
 - :class:`WithFallback`: another policy's proposals plus fixed actions (e.g. the model with
   ``sauto`` as a fallback tactic).
@@ -22,7 +26,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from provergym.api import ProofState
+from provergym.api import ProofState, Rejected
+from provergym.search.actions import ApplicableActions, bound_by_conclusion, hypotheses_stating
 
 COQ_TACTICS = ("reflexivity.", "assumption.", "trivial.", "auto.", "intros.", "split.",
                "simpl.", "easy.", "tauto.", "congruence.", "constructor.", "intuition.",
@@ -53,97 +58,62 @@ def training_label_counts(db: Any, theorems: Iterable[str], syntax_typecodes: It
     return counts
 
 
-class _Candidates:
-    """Labels indexed by the head of their conclusion's syntax tree, compiled lazily."""
-
-    def __init__(self, env: Any, labels: Sequence[str]) -> None:
-        self.env = env
-        self.by_head: dict[tuple[str, str], list[str]] = {}
-        self.wildcards: dict[str, list[str]] = {}  # conclusion is a bare variable
-        self.order = {label: i for i, label in enumerate(labels)}
-        for label in labels:
-            pattern = env.pattern(label)
-            if isinstance(pattern, str) or not _binds_everything(pattern):
-                continue
-            typecode = pattern.statement.typecode
-            head = pattern.conclusion.label
-            if head in pattern.var_of_float:
-                self.wildcards.setdefault(typecode, []).append(label)
-            else:
-                self.by_head.setdefault((typecode, head), []).append(label)
-
-    def matching(self, state: ProofState) -> list[str]:
-        """Candidate labels for the first goal, in the index's order (frequency)."""
-        goal = state.goals[0]
-        tree = goal.data
-        typecode = goal.conclusion.split(" ", 1)[0]
-        theorem = self.env.db.statements[state.theorem]
-        labels = self.by_head.get((typecode, tree.label), []) + self.wildcards.get(typecode, [])
-        labels.sort(key=self.order.__getitem__)
-        out = []
-        for label in labels:
-            pattern = self.env.pattern(label)
-            if pattern.statement.index >= theorem.index:
-                continue  # only earlier statements may be used
-            if self.env.match_pattern(pattern, pattern.conclusion, tree, {}):
-                out.append(label)
-        return out
-
-
-def _binds_everything(pattern: Any) -> bool:
-    """Whether unifying the conclusion fixes every variable of the label."""
-    found: set[str] = set()
-    stack = [pattern.conclusion]
-    while stack:
-        node = stack.pop()
-        var = pattern.var_of_float.get(node.label)
-        if var is not None:
-            found.add(var)
-        stack.extend(node.children)
-    return all(v in found for v in pattern.variables)
-
-
-def _hypotheses_stating(state: ProofState) -> list[str]:
-    goal = state.goals[0]
-    return [h.name for h in goal.hypotheses if h.type == goal.conclusion]
-
-
 class FrequencyPolicy:
-    """Metamath, no model: matching labels ranked by their use in training proofs."""
+    """Metamath, no model: applicable actions (:class:`ApplicableActions`), labels ranked
+    by their use in training proofs; a label's completions share its probability."""
 
-    def __init__(self, env: Any, counts: Counter, labels: Sequence[str] | None = None) -> None:
+    def __init__(self, env: Any, counts: Counter, labels: Sequence[str] | None = None,
+                 per_label: int = 2) -> None:
         if labels is None:
             labels = [label for label, _ in counts.most_common()]
         self.counts = counts
         self.total = sum(counts.values()) + len(labels)
-        self.candidates = _Candidates(env, sorted(labels, key=lambda x: -counts.get(x, 0)))
+        self.per_label = per_label
+        self.candidates = ApplicableActions(env, sorted(labels, key=lambda x: -counts.get(x, 0)))
+
+    def logprob(self, label: str) -> float:
+        return math.log((self.counts.get(label, 0) + 1) / self.total)
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
-        out = [(label, 0.0) for label in _hypotheses_stating(state)]
-        for label in self.candidates.matching(state):
-            if len(out) >= n:
+        out = [(label, 0.0) for label in hypotheses_stating(state)]
+        labels = self.candidates.labels(state)
+        closing = self.candidates.closing_actions(state, labels, n)
+        out += [(action, self.logprob(label)) for label, action in closing]
+        seen = {action for action, _ in out}
+        rest: list[tuple[str, float]] = []
+        for label in labels:
+            if len(out) + len(rest) >= n:
                 break
-            out.append((label, math.log((self.counts.get(label, 0) + 1) / self.total)))
-        return out[:n]
+            actions = [a for a in self.candidates.completions(state, label, self.per_label)
+                       if a not in seen]
+            rest.extend((action, self.logprob(label) - math.log(len(actions)))
+                        for action in actions)
+        return (out + sorted(rest, key=lambda pair: -pair[1]))[:n]
 
 
 class UniformPolicy:
-    """Metamath, no model: matching labels in a random order, all equally likely."""
+    """Metamath, no model: applicable actions in a random order, all equally likely."""
 
-    def __init__(self, env: Any, labels: Sequence[str], seed: int = 0) -> None:
-        self.seed = seed
-        self.candidates = _Candidates(env, list(labels))
+    def __init__(self, env: Any, labels: Sequence[str], seed: int = 0,
+                 per_label: int = 2) -> None:
+        self.seed, self.per_label = seed, per_label
+        self.candidates = ApplicableActions(env, list(labels))
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
-        hyps = _hypotheses_stating(state)
-        labels = self.candidates.matching(state)
+        labels = self.candidates.labels(state)
         digest = hashlib.sha256(f"{self.seed}\0{state.goals[0].conclusion}".encode()).digest()
         random.Random(digest).shuffle(labels)
-        options = hyps + labels
+        options = hypotheses_stating(state)
+        options += [a for _, a in self.candidates.closing_actions(state, labels, n)]
+        for label in labels:
+            if len(options) >= n:
+                break
+            options.extend(a for a in self.candidates.completions(state, label, self.per_label)
+                           if a not in options)
         if not options:
             return []
-        logprob = -math.log(len(options))
-        return [(label, logprob) for label in options[:n]]
+        logprob = -math.log(len(labels) + 1)
+        return [(action, logprob) for action in options[:n]]
 
 
 class FixedTactics:
@@ -198,14 +168,7 @@ def canonical_metamath_action(env: Any, theorem: str, action: str) -> str | None
     pattern = env.pattern(parsed.label)
     if isinstance(pattern, str):
         return None
-    bound: set[str] = set()
-    stack = [pattern.conclusion]
-    while stack:
-        node = stack.pop()
-        var = pattern.var_of_float.get(node.label)
-        if var is not None:
-            bound.add(var)
-        stack.extend(node.children)
+    bound = bound_by_conclusion(pattern)
     kept: dict[str, str] = {}
     for var, expression in parsed.substitution:
         if var in pattern.float_typecode and var not in bound and var not in kept:
@@ -241,6 +204,90 @@ class ModelPolicy:
             if canonical is not None and logprob > best.get(canonical, -math.inf):
                 best[canonical] = logprob
         return sorted(best.items(), key=lambda pair: -pair[1])[:n]
+
+    def values(self, states: Sequence[ProofState]) -> list[float]:
+        return self.model.values(list(states))
+
+
+class MetamathModelPolicy:
+    """The trained model ranks the applicable actions (GPT-f's policy, constrained to
+    steps that can apply). As in the baselines, a hypothesis stating the goal comes first,
+    then the steps that close the goal outright (:meth:`ApplicableActions.closing`), here
+    in the model's order.
+
+    ``p(action) = p(label | goal, applicable) * p(rest of the action | goal, label)``: one
+    forward pass gives the label distribution, renormalised over the labels whose
+    conclusion unifies with the goal. The best labels are completed by
+    :meth:`ApplicableActions.completions` and, when some variable is left open, by the
+    model itself (beam search after the label, ``beams`` beams for the ``write`` best
+    such labels; a written step is kept only if the environment accepts it, so no
+    candidate slot goes to an unparsable substitution); every candidate's rest is then
+    scored by the model in one batch."""
+
+    def __init__(self, model_dir: str, env: Any, labels: Sequence[str], device: str | None = None,
+                 threads: int = 1, per_label: int = 2, write: int = 2, beams: int = 2) -> None:
+        import torch
+
+        from agents.policy import Policy
+
+        if threads:
+            torch.set_num_threads(threads)  # the machine is shared; one thread per worker
+        self.model = Policy.load(model_dir, device=device)
+        self.env = env
+        self.candidates = ApplicableActions(env, list(labels))
+        self.per_label, self.write, self.beams = per_label, write, beams
+
+    def label_logprobs(self, state: ProofState,
+                       labels: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+        """log p(label | goal), renormalised over ``labels`` (labels the vocabulary lacks
+        share the unknown token's probability), and the model's raw first-token figure."""
+        raw = self.model.first_token_logprobs(state, labels)
+        vocab = self.model.tokenizer.get_vocab()
+        unknown = sum(1 for label in labels if label not in vocab)
+        adjusted = [lp if label in vocab else lp - math.log(unknown)
+                    for label, lp in zip(labels, raw)]
+        top = max(adjusted)
+        norm = top + math.log(sum(math.exp(a - top) for a in adjusted))
+        return ({label: a - norm for label, a in zip(labels, adjusted)},
+                dict(zip(labels, raw)))
+
+    def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
+        out = [(label, 0.0) for label in hypotheses_stating(state)]
+        labels = self.candidates.labels(state)
+        if not labels or len(out) >= n:
+            return out[:n]
+        label_lp, first = self.label_logprobs(state, labels)
+        ranked = sorted(labels, key=lambda label: -label_lp[label])
+        closing = self.candidates.closing_actions(state, ranked, n - len(out))
+        out += [(action, label_lp[label]) for label, action in closing]
+        if len(out) >= n:
+            return out[:n]
+        actions: dict[str, str] = {}  # action -> its label
+        to_write: list[str] = []
+        for label in ranked[:3 * n]:
+            for action in self.candidates.completions(state, label, self.per_label):
+                if all(action != a for a, _ in out):
+                    actions.setdefault(action, label)
+            if self.candidates.needs_substitution(label) and len(to_write) < self.write:
+                to_write.append(label)
+            if len(actions) >= 2 * n:
+                break
+        for label, texts in zip(to_write, self.model.complete(state, to_write, self.beams)):
+            for text in texts:
+                action = canonical_metamath_action(self.env, state.theorem, text)
+                if (action is not None and action not in actions
+                        and self.candidates.binds_all(label, action)
+                        and not isinstance(self.env.step(state, action), Rejected)):
+                    actions[action] = label  # the model wrote a step that applies
+        if not actions:
+            return out[:n]
+        texts = list(actions)
+        scored = []
+        for text, whole in zip(texts, self.model.score(state, texts)):
+            label = actions[text]
+            scored.append((text, label_lp[label] + (whole - first[label])))
+        scored.sort(key=lambda pair: -pair[1])
+        return (out + scored)[:n]  # closing steps first: each one ends the goal
 
     def values(self, states: Sequence[ProofState]) -> list[float]:
         return self.model.values(list(states))

@@ -1,0 +1,192 @@
+"""Metamath actions that can apply to a goal, found without a model.
+
+The policies (the baselines and the model) share this candidate generator, so that they
+differ only in how they rank:
+
+- :meth:`ApplicableActions.labels`: the labels whose conclusion unifies with the goal
+  and that come before the theorem (the only ones the environment would accept), found
+  through an index on the head of each label's conclusion;
+- :meth:`ApplicableActions.completions`: for one label, the actions to try. When
+  unifying the conclusion fixes every variable of the label, that is the label alone.
+  Otherwise the variables left (``ph`` of ``ax-mp``, ``ps`` of ``syl``) are found by
+  unifying the label's own ``$e`` hypotheses with the theorem's ``$e`` hypotheses, as
+  metamath-exe's ``improve`` does; the first completions match the most hypotheses, so a
+  step that closes its subgoals at once comes first. A label whose variables no
+  hypothesis fixes gets no completion here: a model can still write its substitution.
+- :meth:`ApplicableActions.closing`: the actions that close the goal outright, every
+  hypothesis of the label being one of the theorem's (metamath-exe's ``improve`` looks
+  for these); the policies try them first;
+- :func:`hypotheses_stating`: the theorem's ``$e`` hypotheses that state the goal (the
+  best possible step: it closes the goal).
+
+Nothing here is trusted: every action still goes through ``MetamathEnv.step``, which checks
+unification, ``$d`` conditions and the order of statements again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from provergym.api import ProofState
+from provergym.metamath.env import Action, parse_action
+
+
+def hypotheses_stating(state: ProofState) -> list[str]:
+    """Labels of the theorem's ``$e`` hypotheses that state the first goal exactly."""
+    goal = state.goals[0]
+    return [h.name for h in goal.hypotheses if h.type == goal.conclusion]
+
+
+def bound_by_conclusion(pattern: Any) -> set[str]:
+    """The label's variables that unifying its conclusion with a goal fixes."""
+    found: set[str] = set()
+    stack = [pattern.conclusion]
+    while stack:
+        node = stack.pop()
+        var = pattern.var_of_float.get(node.label)
+        if var is not None:
+            found.add(var)
+        stack.extend(node.children)
+    return found
+
+
+class ApplicableActions:
+    """Labels indexed by the head of their conclusion's syntax tree; ``labels`` is the
+    index's order (e.g. most used first), which :meth:`labels` keeps."""
+
+    def __init__(self, env: Any, labels: Sequence[str]) -> None:
+        self.env = env
+        self.order = {label: i for i, label in enumerate(labels)}
+        self.by_head: dict[tuple[str, str], list[str]] = {}
+        self.wildcards: dict[str, list[str]] = {}  # the conclusion is a bare variable
+        self.missing: dict[str, tuple[str, ...]] = {}  # variables no conclusion fixes
+        for label in labels:
+            pattern = env.pattern(label)
+            if isinstance(pattern, str):
+                continue  # its statement does not parse: it can never apply
+            bound = bound_by_conclusion(pattern)
+            self.missing[label] = tuple(v for v in pattern.variables if v not in bound)
+            typecode = pattern.statement.typecode
+            head = pattern.conclusion.label
+            if head in pattern.var_of_float:
+                self.wildcards.setdefault(typecode, []).append(label)
+            else:
+                self.by_head.setdefault((typecode, head), []).append(label)
+        for group in (*self.by_head.values(), *self.wildcards.values()):
+            group.sort(key=self.order.__getitem__)
+
+    def labels(self, state: ProofState) -> list[str]:
+        """The indexed labels that apply to the first goal, in the index's order."""
+        return list(self.iter_labels(state))
+
+    def iter_labels(self, state: ProofState) -> Iterator[str]:
+        """:meth:`labels`, lazily (a policy that needs only the first few stops early)."""
+        goal = state.goals[0]
+        tree = goal.data
+        typecode = goal.conclusion.split(" ", 1)[0]
+        limit = self.env.db.statements[state.theorem].index
+        found = self.by_head.get((typecode, tree.label), []) + self.wildcards.get(typecode, [])
+        found.sort(key=self.order.__getitem__)
+        env = self.env
+        for label in found:
+            pattern = env.pattern(label)
+            if pattern.statement.index >= limit:
+                continue  # only earlier statements may be used
+            if env.match_pattern(pattern, pattern.conclusion, tree, {}):
+                yield label
+
+    def needs_substitution(self, label: str) -> bool:
+        """Whether some variable of ``label`` is not fixed by its conclusion."""
+        return bool(self.missing.get(label))
+
+    def binds_all(self, label: str, action: str) -> bool:
+        """Whether ``action`` applies ``label`` and gives every variable its conclusion
+        leaves open (a model's text may forget one)."""
+        try:
+            parsed = parse_action(action)
+        except ValueError:
+            return False
+        given = {var for var, _ in parsed.substitution}
+        return parsed.label == label and all(v in given for v in self.missing.get(label, ()))
+
+    def completions(self, state: ProofState, label: str, limit: int = 4) -> list[str]:
+        """Up to ``limit`` actions for ``label`` on the first goal (see the module's
+        docstring); [] when the conclusion does not unify or nothing fixes the rest."""
+        return self._complete(state, label, limit, closing=False)
+
+    def closing(self, state: ProofState, label: str, limit: int = 2) -> list[str]:
+        """Actions for ``label`` that close the goal outright: every logical hypothesis of
+        the label, instantiated, is one of the theorem's hypotheses (what metamath-exe's
+        ``improve`` looks for), or the label has none."""
+        return self._complete(state, label, limit, closing=True)
+
+    def closing_actions(self, state: ProofState, labels: Sequence[str],
+                        limit: int) -> list[tuple[str, str]]:
+        """(label, action) pairs of :meth:`closing` over ``labels`` in their order, at most
+        ``limit``, one per label."""
+        out: list[tuple[str, str]] = []
+        for label in labels:
+            if len(out) >= limit:
+                break
+            out.extend((label, action) for action in self.closing(state, label, 1))
+        return out
+
+    def _complete(self, state: ProofState, label: str, limit: int, closing: bool) -> list[str]:
+        env = self.env
+        pattern = env.pattern(label)
+        if isinstance(pattern, str):
+            return []
+        sigma: dict[str, Any] = {}
+        if not env.match_pattern(pattern, pattern.conclusion, state.goals[0].data, sigma):
+            return []
+        missing = [v for v in pattern.variables if v not in sigma]
+        syntax = env.syntax_typecodes
+        if closing:  # every logical hypothesis must be matched
+            hyps = [(h[1], h[2]) for h in pattern.hyps if h[0] == "e" and h[1] not in syntax]
+        else:  # only those that can fix a missing variable are worth matching
+            if not missing:
+                return [label]
+            wanted = set(missing)
+            hyps = [(h[1], h[2]) for h in pattern.hyps
+                    if h[0] == "e" and _mentions(pattern, h[2], wanted)]
+        if not hyps:
+            return [label] if not missing else []
+        facts = [(g.typecode, g.tree) for g in env.theorem(state.theorem).essentials.values()]
+        if not facts:
+            return []
+        results: list[str] = []
+        seen: set[tuple[str, ...]] = set()
+
+        def search(index: int, sigma: dict[str, Any]) -> None:
+            if len(results) >= limit:
+                return
+            if index == len(hyps) or (not closing and all(v in sigma for v in missing)):
+                if not all(v in sigma for v in missing):
+                    return
+                values = tuple(env.grammar.text(sigma[v]) for v in missing)
+                if values not in seen:
+                    seen.add(values)
+                    results.append(str(Action(label, tuple(zip(missing, values)))))
+                return
+            typecode, hyp_tree = hyps[index]
+            for fact_typecode, fact_tree in facts:
+                if fact_typecode == typecode:
+                    extended = dict(sigma)
+                    if env.match_pattern(pattern, hyp_tree, fact_tree, extended):
+                        search(index + 1, extended)
+            if not closing:
+                search(index + 1, sigma)  # this hypothesis stays a subgoal
+
+        search(0, sigma)
+        return results
+
+
+def _mentions(pattern: Any, tree: Any, variables: set[str]) -> bool:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if pattern.var_of_float.get(node.label) in variables:
+            return True
+        stack.extend(node.children)
+    return False

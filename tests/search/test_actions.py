@@ -1,0 +1,83 @@
+"""The applicable-action generator the Metamath policies share, on the real set.mm (our own
+environment, no prover process)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provergym.api import Rejected
+from provergym.search.actions import ApplicableActions, hypotheses_stating
+from provergym.search.bestfirst import SearchConfig, best_first_search
+from provergym.search.policies import FrequencyPolicy, UniformPolicy, training_label_counts
+from tests.metamath.mmdb import environment
+
+pytestmark = pytest.mark.slow  # parses all of set.mm once per process
+
+
+@pytest.fixture(scope="module")
+def env():
+    return environment("set")
+
+
+@pytest.fixture(scope="module")
+def early(env):
+    """The logical assertions among set.mm's first 400 statements, in database order."""
+    return [s.label for s in env.db.assertions()
+            if s.typecode not in env.syntax_typecodes and s.index < 400]
+
+
+def test_labels_are_earlier_and_unify(env, early):
+    actions = ApplicableActions(env, early)
+    state = env.open("3syl")
+    labels = actions.labels(state)
+    limit = env.db.statements["3syl"].index
+    assert "syl" in labels and "3syl" not in labels
+    assert all(env.db.statements[label].index < limit for label in labels)
+    for label in labels:  # the environment agrees that each conclusion unifies
+        result = env.step(state, label)
+        assert not (isinstance(result, Rejected) and "does not unify" in result.reason), label
+    # a label that applies to no goal of this shape is not offered
+    assert "ax-1" not in labels  # |- ( ph -> ( ps -> ph ) ) does not unify with ( ph -> th )
+
+
+def test_hypotheses_fix_the_variables_the_conclusion_leaves_open(env, early):
+    actions = ApplicableActions(env, early)
+    state = env.open("3syl")
+    # syl's ps is found from 3syl's hypotheses: ( ph -> ps ) gives ps, ( ch -> th ) gives ch
+    assert actions.completions(state, "syl") == ["syl {{ ps : ps }}", "syl {{ ps : ch }}"]
+    assert actions.needs_substitution("syl") and not actions.needs_substitution("ax-1")
+    mp2 = env.open("mp2")
+    completions = actions.completions(mp2, "ax-mp", limit=8)
+    assert "ax-mp {{ ph : ps }}" in completions
+    for action in completions:  # every completion is a step the environment accepts
+        assert not isinstance(env.step(mp2, action), Rejected), action
+    # a label its conclusion fully decides is offered alone; one that does not unify, never
+    instance = env.goal_state("3syl", "|- ( ch -> ( ( ph -> ps ) -> ch ) )")
+    assert actions.completions(instance, "ax-1") == ["ax-1"]
+    assert actions.completions(state, "ax-1") == []
+
+
+def test_nothing_fixes_a_variable_without_hypotheses(env, early):
+    actions = ApplicableActions(env, early)
+    state = env.open("id")  # |- ( ph -> ph ), no hypotheses: syl's ps is left to a model
+    assert "syl" in actions.labels(state)
+    assert actions.completions(state, "syl") == []
+
+
+def test_a_hypothesis_that_states_the_goal_is_found(env):
+    step = env.step(env.open("mp2"), "ax-mp {{ ph : ps }}")
+    assert hypotheses_stating(step.state) == ["mp2.2"]
+
+
+def test_frequency_and_uniform_prove_with_completed_substitutions(env, early):
+    counts = training_label_counts(env.db, [s.label for s in env.db.theorems()
+                                            if s.index < 400], env.syntax_typecodes)
+    config = SearchConfig(expansions=16, candidates=8, time_limit=30)
+    # each of these proofs needs a step whose substitution no conclusion decides
+    cases = [(FrequencyPolicy(env, counts, early), ("3syl", "mp2", "mpd", "syl5", "a1d")),
+             (UniformPolicy(env, early), ("3syl", "mp2"))]
+    for policy, theorems in cases:
+        for theorem in theorems:
+            result = best_first_search(env, theorem, policy, config)
+            assert result.status == "proved", (type(policy).__name__, theorem, result.status)
+            assert any("{{" in action for action in result.actions)
