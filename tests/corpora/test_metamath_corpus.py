@@ -54,6 +54,12 @@ def _check_records(env: MetamathEnv, records: list[dict]) -> None:
             assert [g.conclusion for g in result.state.goals] == expected, where
         else:
             assert isinstance(result, Proved), f"{where}: {result}"
+        # The short step (only what unification cannot decide) does exactly the same.
+        short = env.step(state, record["step"])
+        assert type(short) is type(result), f"{where}: step {record['step']}: {short}"
+        if expected:
+            assert [g.conclusion for g in short.state.goals] == expected, where
+        assert len(record["step"]) <= len(record["action"])
         # The stored tree is the grammar's own parse of the goal.
         symbols = record["goal"].split()
         tree = grammar.parse(symbols[0], symbols[1:], grammar.floats_for(theorem))
