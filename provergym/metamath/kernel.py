@@ -33,6 +33,10 @@ from provergym.metamath.database import Database, Statement
 
 COMPRESSED_STEP = re.compile(r"[U-Y]*[A-T]|Z|\?")
 _find_codes = COMPRESSED_STEP.findall
+# The fast loop's split: every character but the leading digits U-Y ends a code, so no
+# character is skipped, and a code that is not a number, Z or ? is looked up in vain.
+# (Lookup keys end in A-T or are Z, so a number cut short at the end is not found either.)
+_split_codes = re.compile(r"[U-Y]*.", re.S).findall
 
 
 class ProofError(Exception):
@@ -115,6 +119,25 @@ def _template(body: str, placeholder: dict[str, str]) -> str:
     return (" ".join(map(placeholder.get, symbols, symbols)) + " ").replace("\0 ", "")
 
 
+def _pieces(body: str, position: dict[str, int]) -> list:
+    """``body`` as hypothesis positions (its variables) and the literal text between them:
+    ``"( ph -> ps ) "`` -> ``["( ", 0, "-> ", 1, ") "]``."""
+    pieces: list = []
+    literal: list[str] = []
+    for symbol in body.split():
+        pos = position.get(symbol)
+        if pos is None:
+            literal.append(symbol)
+        else:
+            if literal:
+                pieces.append(" ".join(literal) + " ")
+                literal = []
+            pieces.append(pos)
+    if literal:
+        pieces.append(" ".join(literal) + " ")
+    return pieces
+
+
 _Z = object()  # the code Z: save the top of the stack
 
 
@@ -124,39 +147,76 @@ class Frame:
     Templates number the hypotheses by position; ``essentials`` holds ``(position,
     template, label)`` of each ``$e``, ``disjoint`` the positions of each ``$d`` pair's
     ``$f``. ``compiled`` is what the proof loop unpacks, and its class says how: a tuple
-    is an entry to push (an assertion without hypotheses always pushes the same one), a
-    list a frame with only ``$f`` hypotheses and no ``$d`` (syntax axioms: most steps),
-    and the :class:`Frame` itself the general case.
+    is an entry to push (an assertion without hypotheses always pushes the same one); a
+    list is a frame to apply, ``[n, typecode_1, ..., typecode_n, template, typecode,
+    frame]`` for 1 to 3 ``$f`` hypotheses and no ``$d`` (syntax axioms: most steps), or
+    ``[0, frame]`` for the general case.
     """
 
     __slots__ = ("label", "index", "typecode", "typecodes", "variables", "floats",
-                 "essentials", "template", "disjoint", "compiled")
+                 "essentials", "template", "disjoint", "compiled", "literals", "pick",
+                 "checks")
 
     def __init__(self, db: Database, statement: Statement):
         statements = db.statements
         self.label = statement.label
         self.index = statement.index
-        self.typecode = sys.intern(statement.typecode)
+        self.typecode = typecode = sys.intern(statement.typecode)
         hyps = [statements[h] for h in statement.hypotheses]
-        self.typecodes = tuple([sys.intern(h.typecode) for h in hyps])
-        floats = [(pos, h.body[:-1]) for pos, h in enumerate(hyps) if h.kind == "f"]
-        self.floats = tuple([pos for pos, _ in floats])
-        self.variables = tuple([var for _, var in floats])
-        placeholder = {var: f"{{{pos}}}\0" for pos, var in floats}
-        if any("{" in var or "}" in var for var in self.variables):
-            placeholder = {_escape(var): value for var, value in placeholder.items()}
-        self.essentials = tuple([(pos, _template(h.body, placeholder), h.label)
-                                 for pos, h in enumerate(hyps) if h.kind == "e"])
-        self.template = _template(statement.body, placeholder)
-        position = dict(zip(self.variables, self.floats))
-        self.disjoint = tuple([(position[x], position[y]) for x, y in sorted(statement.disjoint)])
-        self.compiled: list | tuple | Frame
-        if not hyps:
-            self.compiled = (self.typecode, self.template.format())
-        elif not self.essentials and not self.disjoint:
-            self.compiled = [len(hyps), self.typecodes, self.template, self.typecode, self]
+        self.typecodes = typecodes = tuple([sys.intern(h.typecode) for h in hyps])
+        placeholder: dict[str, str] = {}
+        floats: list[int] = []
+        variables: list[str] = []
+        essentials: list[tuple[int, Statement]] = []
+        for pos, hyp in enumerate(hyps):
+            if hyp.kind == "f":
+                var = hyp.body[:-1]
+                floats.append(pos)
+                variables.append(var)
+                placeholder[_escape(var) if "{" in var or "}" in var else var] = f"{{{pos}}}\0"
+            else:
+                essentials.append((pos, hyp))
+        self.floats = tuple(floats)
+        self.variables = tuple(variables)
+        self.essentials = tuple([(pos, _template(hyp.body, placeholder), hyp.label)
+                                 for pos, hyp in essentials])
+        self.template = template = _template(statement.body, placeholder)
+        if statement.disjoint:
+            position = dict(zip(variables, floats))
+            self.disjoint = tuple([(position[x], position[y])
+                                   for x, y in sorted(statement.disjoint)])
         else:
-            self.compiled = self
+            self.disjoint = ()
+        self.compiled: list | tuple
+        if not hyps:
+            self.compiled = (typecode, template.format())
+        elif len(hyps) <= 3 and not essentials and not self.disjoint:
+            self.compiled = [len(hyps), *typecodes, template, typecode, self]
+        else:
+            self.compiled = [0, self]
+            self._compile_picks(statement.body, [hyp for _, hyp in essentials],
+                                dict(zip(variables, floats)))
+
+    def _compile_picks(self, body: str, essentials: list[Statement],
+                       position: dict[str, int]) -> None:
+        """The general case's substitution without ``format``: with ``full`` the bodies of
+        the popped hypotheses followed by ``literals``, ``"".join(pick(full))`` is the
+        conclusion and each ``(position, check)`` of ``checks`` rebuilds what that ``$e``
+        hypothesis must be."""
+        literals: dict[str, int] = {"": len(self.typecodes)}  # literal -> index in full
+
+        def picker(text: str) -> itemgetter:
+            indices = [piece if piece.__class__ is int else
+                       literals.setdefault(piece, len(self.typecodes) + len(literals))
+                       for piece in _pieces(text, position)]
+            while len(indices) < 2:  # so the getter returns a tuple, even of one piece
+                indices.append(len(self.typecodes))
+            return itemgetter(*indices)
+
+        self.pick = picker(body)
+        self.checks = tuple([(pos, picker(hyp.body)) for (pos, _, _), hyp
+                             in zip(self.essentials, essentials)])
+        self.literals = tuple(literals)
 
     @property
     def n_hyps(self) -> int:
@@ -168,6 +228,10 @@ class Frame:
 
     def __repr__(self) -> str:
         return f"Frame({self.label})"
+
+
+class _Rejected(Exception):
+    """Raised by the fast proof loop, which does not say why: the explaining loop does."""
 
 
 _first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
@@ -189,6 +253,7 @@ class Kernel:
         self._citable: dict[str, tuple[int, int, tuple | list]] = {}
         self._variables_of: dict[str, tuple[str, ...]] = {}  # substitution -> its variables
         self._symmetric: dict[frozenset, set] = {}  # a scope's $d pairs, both orders
+        self._disjoint_with: dict[frozenset, dict[str, frozenset[str]]] = {}  # see _disjoint_ok
 
     def frame(self, label: str) -> Frame:
         frame = self.frames.get(label)
@@ -224,9 +289,10 @@ class Kernel:
     def _table(self, theorem: Statement, labels: Sequence[str]) -> list:
         """What each of ``labels`` does, checking that ``theorem`` may cite it."""
         citable = self._citable
-        found = list(map(citable.get, labels))
-        if None in found:
-            found = [item or self._citation(label) for item, label in zip(found, labels)]
+        try:
+            found = list(map(citable.__getitem__, labels))
+        except KeyError:  # first citation of some label: compile it
+            found = [citable.get(label) or self._citation(label) for label in labels]
         at = theorem.index
         if found and not max(map(_first, found)) < at < min(map(_second, found)):
             bad = next(label for label, (start, end, _) in zip(labels, found)
@@ -252,10 +318,14 @@ class Kernel:
         self._run(theorem, *self._normal(theorem, list(proof)))
 
     def _program(self, theorem: Statement) -> tuple[list, str]:
-        tokens = (theorem.proof or "").split()
-        if tokens and tokens[0] == "(":
-            return self._compressed(theorem, tokens)
-        return self._normal(theorem, tokens)
+        proof = theorem.proof or ""
+        head, close, rest = proof.partition(")")
+        labels = head.split()
+        if not labels or labels[0] != "(":
+            return self._normal(theorem, proof.split())
+        if close and head[-1].isspace() and not rest[:1].strip():  # ")" is a token
+            return self._compressed_parts(theorem, labels[1:], rest)
+        return self._compressed(theorem, proof.split())
 
     def _normal(self, theorem: Statement, tokens: list[str]) -> tuple[list, str]:
         """A normal proof as a table of its distinct labels and the codes citing them."""
@@ -277,21 +347,103 @@ class Kernel:
             close = tokens.index(")")
         except ValueError:
             raise ProofError("compressed proof: the label list has no ')'") from None
+        return self._compressed_parts(theorem, tokens[1:close], " ".join(tokens[close + 1:]))
+
+    def _compressed_parts(self, theorem: Statement, labels: list[str], rest: str
+                          ) -> tuple[list, str]:
+        """The table and letters of a compressed proof: ``labels`` between the parentheses
+        and the text after them."""
         mandatory = theorem.hypotheses
-        labels = tokens[1:close]
         if not frozenset(mandatory).isdisjoint(labels):
             bad = next(label for label in labels if label in mandatory)
             raise ProofError(f"compressed proof lists mandatory hypothesis {bad!r}")
-        table = self._table(theorem, mandatory)
-        table += self._table(theorem, labels)
-        letters = "".join(tokens[close + 1:])
+        table = self._table(theorem, [*mandatory, *labels])
+        letters = "".join(rest.split())
         if not letters:
             raise ProofError("compressed proof has no steps")
         return table, letters
 
     def _run(self, theorem: Statement, table: list, letters: str) -> None:
         """Run a proof: code n <= len(table) does what ``table[n - 1]`` says; ``Z`` saves
-        the top of the stack as the next number."""
+        the top of the stack as the next number. The fast loop only accepts or rejects; a
+        rejected proof is run again by :meth:`_explain`, which says why."""
+        try:
+            self._fast(theorem, table, letters)
+            return
+        except Exception:  # noqa: BLE001 - any surprise in the fast loop is a rejection
+            pass
+        self._explain(theorem, table, letters)
+        raise ProofError("internal error: the fast loop rejected a proof that the explaining "
+                         "loop accepts")
+
+    def _fast(self, theorem: Statement, table: list, letters: str) -> None:
+        """Accept the proof or raise (anything): the hot loop, with no bookkeeping for
+        error messages. Every check of :meth:`_explain` is made here too."""
+        codes = _split_codes(letters)  # a bad code is not in ``lookup``: rejected below
+        n_table = len(table)
+        numbers = _codes_upto(n_table + len(codes) + 1)
+        lookup: dict = dict(zip(numbers[1:n_table + 1], table))
+        lookup["Z"] = _Z
+        next_saved = n_table + 1
+        stack: list[tuple[str, str]] = []
+        push, pop = stack.append, stack.pop
+        join = "".join
+        # map() is lazy: a code saved by Z is in ``lookup`` by the time it is cited.
+        for step in map(lookup.get, codes):
+            kind = step.__class__
+            if kind is tuple:  # a hypothesis, a saved entry, or an assertion without hypotheses
+                push(step)
+            elif kind is list:  # a frame: pop its hypotheses, push its conclusion
+                arity = step[0]
+                if arity == 2:
+                    _, want_0, want_1, template, typecode, _ = step
+                    second = pop()
+                    first = stack[-1]
+                    if first[0] != want_0 or second[0] != want_1:
+                        raise _Rejected
+                    stack[-1] = (typecode, template.format(first[1], second[1]))
+                elif arity == 1:
+                    _, want_0, template, typecode, _ = step
+                    first = stack[-1]
+                    if first[0] != want_0:
+                        raise _Rejected
+                    stack[-1] = (typecode, template.format(first[1]))
+                elif arity == 3:
+                    _, want_0, want_1, want_2, template, typecode, _ = step
+                    third = pop()
+                    second = pop()
+                    first = stack[-1]
+                    if first[0] != want_0 or second[0] != want_1 or third[0] != want_2:
+                        raise _Rejected
+                    stack[-1] = (typecode, template.format(first[1], second[1], third[1]))
+                else:
+                    frame = step[1]
+                    base = len(stack) - len(frame.typecodes)
+                    if base < 0:
+                        raise _Rejected
+                    args = stack[base:]
+                    del stack[base:]
+                    types, bodies = zip(*args)
+                    if types != frame.typecodes:
+                        raise _Rejected
+                    full = bodies + frame.literals
+                    for pos, check in frame.checks:
+                        if bodies[pos] != join(check(full)):
+                            raise _Rejected
+                    if frame.disjoint and not self._disjoint_ok(theorem, frame, bodies):
+                        raise _Rejected
+                    push((frame.typecode, join(frame.pick(full))))
+            elif step is _Z:
+                lookup[numbers[next_saved]] = stack[-1]
+                next_saved += 1
+            else:  # None: a bad code, a number beyond the table, or ?
+                raise _Rejected
+        if len(stack) != 1 or stack[0][1] != theorem.body or stack[0][0] != theorem.typecode:
+            raise _Rejected
+
+    def _explain(self, theorem: Statement, table: list, letters: str) -> None:
+        """The reference loop: the same checks as :meth:`_fast`, one step at a time, and a
+        :class:`ProofError` that names the step and the reason."""
         codes = _find_codes(letters)
         if sum(map(len, codes)) != len(letters):
             self._bad_letters(letters)
@@ -301,25 +453,13 @@ class Kernel:
         next_saved = len(table) + 1
         stack: list[tuple[str, str]] = []
         push = stack.append
-        # map() is lazy: a code saved by Z is in ``lookup`` by the time it is cited.
         steps = map(lookup.get, codes)
         for step in steps:
             kind = step.__class__
-            if kind is tuple:  # a hypothesis, a saved entry, or an assertion without hypotheses
+            if kind is tuple:
                 push(step)
-            elif kind is list:  # a frame with only $f hypotheses, no $d
-                n_hyps, typecodes, template, typecode, frame = step
-                base = len(stack) - n_hyps
-                if base < 0:
-                    raise self._short_stack(codes, steps, stack, frame)
-                args = stack[base:]
-                del stack[base:]
-                types, bodies = zip(*args)
-                if types != typecodes:
-                    raise self._bad_typecode(codes, steps, frame, args)
-                push((typecode, template.format(*bodies)))
-            elif kind is Frame:  # any frame: pop its hypotheses, push its conclusion
-                frame = step
+            elif kind is list:
+                frame = step[-1]
                 typecodes = frame.typecodes
                 base = len(stack) - len(typecodes)
                 if base < 0:
@@ -421,8 +561,31 @@ class Kernel:
                             f"$d {x} {y} after substitution, which {theorem.label} "
                             "does not have")
 
+    def _disjoint_ok(self, theorem: Statement, frame: Frame, bodies: tuple[str, ...]) -> bool:
+        """Whether ``frame``'s ``$d`` pairs hold after substituting ``bodies``: every variable
+        of one substitution must be ``$d`` (in ``theorem``'s scope, dummies included) with
+        every variable of the other, and so must differ from it."""
+        dv = theorem.scope.disjoint if theorem.scope else theorem.disjoint
+        disjoint_with = self._disjoint_with.get(dv)
+        if disjoint_with is None:
+            disjoint_with = self._disjoint_with[dv] = _disjoint_map(dv)
+        variables_of = self._variables_of
+        for i, j in frame.disjoint:
+            left = variables_of.get(bodies[i])
+            if left is None:
+                left = self._variables_in(bodies[i])
+            right = variables_of.get(bodies[j])
+            if right is None:
+                right = self._variables_in(bodies[j])
+            for x in left:
+                if not disjoint_with.get(x, _NOTHING).issuperset(right):
+                    return False
+        return True
+
     def _variables_in(self, body: str) -> tuple[str, ...]:
         variables = self.variables
+        if len(self._variables_of) > 100_000:  # a cache, not a record: keep memory flat
+            self._variables_of.clear()
         found = self._variables_of[body] = tuple([s for s in body.split() if s in variables])
         return found
 
@@ -480,6 +643,18 @@ class Kernel:
             else:
                 letters.append(codes[len(table) + 1 + step])
         self._run(theorem, table, "".join(letters))
+
+
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _disjoint_map(pairs: frozenset[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """Each variable of ``pairs`` -> the variables it is ``$d`` with (never itself)."""
+    partners: dict[str, set[str]] = {}
+    for x, y in pairs:
+        partners.setdefault(x, set()).add(y)
+        partners.setdefault(y, set()).add(x)
+    return {var: frozenset(others) for var, others in partners.items()}
 
 
 def _check_many(db: Database, labels: Iterable[str], kernel: Kernel | None = None
