@@ -26,7 +26,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,8 @@ class TrainConfig:
     max_length: int = 0  # 0: the size's context length
     bpe_vocab_size: int = 4096
     word_min_frequency: int = 1
+    # batches of sequences of similar length (see SampleStream): far less padding
+    length_buckets: bool = True
     max_train_records: int = 0  # 0: all; else a seeded random subset (for CPU runs)
     progress: bool = True
     # CPU only: torch threads (0: torch's default). On a shared 2-core machine 1 thread
@@ -241,22 +243,46 @@ class SampleStream:
 
     ``take(position, count)`` is a pure function, which makes the data position a single
     integer that resumes exactly.
+
+    With ``lengths`` and ``batch``, each epoch's permutation is length-bucketed: every
+    window of ``BUCKET_BATCHES`` batches is sorted by sequence length, cut into batches,
+    and the batches are shuffled again. A batch then holds sequences of similar length, so
+    little of it is padding (Metamath prompts range from 5 to 700 tokens: random batches
+    were 63% padding), while the order stays random and seeded.
     """
 
-    def __init__(self, size: int, seed: int) -> None:
+    BUCKET_BATCHES = 64
+
+    def __init__(self, size: int, seed: int, lengths: Sequence[int] | None = None,
+                 batch: int = 1) -> None:
         if size == 0:
             raise DataError("the training split is empty")
         self.size = size
         self.seed = seed
+        self.lengths = lengths
+        self.batch = max(1, batch)
         self._cache: dict[int, list[int]] = {}
 
     def _permutation(self, epoch: int) -> list[int]:
+        import random
+
         import torch
 
         if epoch not in self._cache:
             self._cache = {epoch: self._cache.get(epoch, [])}  # keep one epoch in memory
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._cache[epoch] = torch.randperm(self.size, generator=generator).tolist()
+            order = torch.randperm(self.size, generator=generator).tolist()
+            if self.lengths is not None and self.batch > 1:
+                rng = random.Random(self.seed * 1_000_003 + epoch)
+                window = self.batch * self.BUCKET_BATCHES
+                bucketed: list[int] = []
+                for start in range(0, len(order), window):
+                    chunk = sorted(order[start:start + window], key=self.lengths.__getitem__)
+                    batches = [chunk[i:i + self.batch] for i in range(0, len(chunk), self.batch)]
+                    rng.shuffle(batches)
+                    bucketed.extend(i for b in batches for i in b)
+                order = bucketed
+            self._cache[epoch] = order
         return self._cache[epoch]
 
     def take(self, position: int, count: int) -> list[int]:
@@ -493,8 +519,10 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
         log.write(event="start", parameters=parameters, train_sequences=len(train_data),
                   vocab=len(tokenizer), config=dataclasses.asdict(config))
 
-    stream = SampleStream(len(train_data), config.seed)
     global_batch = config.batch_size * accelerator.num_processes
+    lengths = ([len(ids) for ids in train_data["input_ids"]] if config.length_buckets
+               else None)
+    stream = SampleStream(len(train_data), config.seed, lengths, global_batch)
     bar = tqdm(total=config.steps, initial=step, desc=f"train {task.name}/{config.size}",
                disable=not (main and config.progress), dynamic_ncols=True)
     model.train()

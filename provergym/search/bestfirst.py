@@ -72,6 +72,8 @@ class SearchConfig:
     # independent goals (Metamath): a new goal that a hypothesis of the theorem states is
     # closed by citing it, without spending an expansion
     close_by_hypothesis: bool = True
+    # ... and one that a single step closes outright (the policy's ``closing``), likewise
+    close_in_one_step: bool = False
     keep_tree: bool = True  # record the search tree in the result
     max_text: int = 2000  # characters of goal text kept per tree node
 
@@ -118,6 +120,9 @@ class BestFirstSearch:
         self.start = time.perf_counter()
         self.expansions_to_proof: int | None = None
         self._step_takes_timeout = _accepts_timeout(env.step)
+        closing = getattr(policy, "closing", None)
+        self._closing: Callable[[ProofState], Sequence[str]] | None = (
+            closing if config.close_in_one_step and callable(closing) else None)
         values = getattr(policy, "values", None)
         self._values: Callable[[Sequence[ProofState]], list[float]] | None = (
             values if config.value_weight and callable(values) else None)
@@ -290,21 +295,27 @@ class BestFirstSearch:
         return self._replay(theorem, root_id)
 
     def _close_by_hypothesis(self, node_id: int) -> bool:
-        """A new goal that one of the theorem's hypotheses states is closed at once by
-        citing it: a prover call, not an expansion (``SearchConfig.close_by_hypothesis``).
-        The step still goes through the backend and the final replay."""
-        if not self.config.close_by_hypothesis:
-            return False
+        """Close a new goal at once, without spending an expansion (each try is a prover
+        call): by citing a hypothesis of the theorem that states it
+        (``SearchConfig.close_by_hypothesis``), or, when ``SearchConfig.close_in_one_step``
+        is on and the policy has ``closing(state) -> [action]``, by one of the steps that
+        close it outright. Every step still goes through the backend and the final replay."""
         node = self.nodes[node_id]
         goal = node.state.goals[0]
-        for hypothesis in goal.hypotheses:
-            if hypothesis.type == goal.conclusion:
-                result = self._step(node.state, hypothesis.name)
-                node.edges.append(self._edge(hypothesis.name, 0.0, result))
-                if isinstance(result, Proved):
-                    node.expanded = True
-                    self._mark_proved(node_id, len(node.edges) - 1)
-                    return True
+        tries: list[str] = []
+        if self.config.close_by_hypothesis:
+            tries = [h.name for h in goal.hypotheses if h.type == goal.conclusion]
+        if not tries and self._closing is not None:
+            started = time.perf_counter()
+            tries = list(self._closing(node.state))[:self.config.candidates]
+            self.policy_seconds += time.perf_counter() - started
+        for action in tries:
+            result = self._step(node.state, action)
+            node.edges.append(self._edge(action, 0.0, result))
+            if isinstance(result, Proved):
+                node.expanded = True
+                self._mark_proved(node_id, len(node.edges) - 1)
+                return True
         return False
 
     def _mark_proved(self, node_id: int, edge_index: int) -> None:

@@ -74,6 +74,11 @@ class FrequencyPolicy:
     def logprob(self, label: str) -> float:
         return math.log((self.counts.get(label, 0) + 1) / self.total)
 
+    def closing(self, state: ProofState) -> list[str]:
+        """Steps that close the first goal outright, most used labels first."""
+        return [a for _, a in self.candidates.closing_actions(
+            state, self.candidates.labels(state), 4)]
+
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         out = [(label, 0.0) for label in hypotheses_stating(state)]
         labels = self.candidates.labels(state)
@@ -98,6 +103,11 @@ class UniformPolicy:
                  per_label: int = 2) -> None:
         self.seed, self.per_label = seed, per_label
         self.candidates = ApplicableActions(env, list(labels))
+
+    def closing(self, state: ProofState) -> list[str]:
+        """Steps that close the first goal outright."""
+        return [a for _, a in self.candidates.closing_actions(
+            state, self.candidates.labels(state), 4)]
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         labels = self.candidates.labels(state)
@@ -250,6 +260,11 @@ class MetamathModelPolicy:
         norm = top + math.log(sum(math.exp(a - top) for a in adjusted))
         return ({label: a - norm for label, a in zip(labels, adjusted)},
                 dict(zip(labels, raw)))
+
+    def closing(self, state: ProofState) -> list[str]:
+        """Steps that close the first goal outright (in index order: no model call)."""
+        return [a for _, a in self.candidates.closing_actions(
+            state, self.candidates.labels(state), 4)]
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         out = [(label, 0.0) for label in hypotheses_stating(state)]

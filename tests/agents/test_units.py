@@ -79,6 +79,24 @@ def test_sample_stream_is_a_pure_function_of_position():
     assert SampleStream(10, seed=3).take(7, 11) == first[7:18]  # resume mid-epoch
 
 
+def test_length_buckets_group_similar_lengths_and_stay_a_permutation():
+    import random
+
+    rng = random.Random(0)
+    lengths = [rng.choice([5, 6, 7, 300, 400]) for _ in range(1000)]
+    stream = SampleStream(1000, seed=1, lengths=lengths, batch=8)
+    epoch = stream.take(0, 1000)
+    assert sorted(epoch) == list(range(1000))  # every sequence once per epoch
+    batches = [epoch[i:i + 8] for i in range(0, 1000, 8)]
+    padded = sum(8 * max(lengths[i] for i in b) for b in batches)
+    plain = SampleStream(1000, seed=1).take(0, 1000)
+    padded_plain = sum(8 * max(lengths[i] for i in plain[j:j + 8]) for j in range(0, 1000, 8))
+    assert padded < 0.6 * padded_plain  # far less padding than random batches
+    assert [max(lengths[i] for i in b) for b in batches[:20]] != sorted(
+        max(lengths[i] for i in b) for b in batches[:20])  # batches are not sorted overall
+    assert SampleStream(1000, seed=1, lengths=lengths, batch=8).take(24, 40) == epoch[24:64]
+
+
 def test_warmup_then_cosine():
     config = TrainConfig(steps=100, warmup_steps=10, min_lr_ratio=0.1)
     factor = lr_lambda(config)

@@ -3,6 +3,8 @@ environment, no prover process)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from provergym.api import Rejected
@@ -81,3 +83,22 @@ def test_frequency_and_uniform_prove_with_completed_substitutions(env, early):
             result = best_first_search(env, theorem, policy, config)
             assert result.status == "proved", (type(policy).__name__, theorem, result.status)
             assert any("{{" in action for action in result.actions)
+
+
+def test_closing_goals_in_one_step_saves_expansions(env, early):
+    counts = training_label_counts(env.db, [s.label for s in env.db.theorems()
+                                            if s.index < 400], env.syntax_typecodes)
+    policy = FrequencyPolicy(env, counts, early)
+    config = SearchConfig(expansions=16)
+    for theorem in ("a1d", "com12", "mpii"):
+        plain = best_first_search(env, theorem, policy, config)
+        eager = best_first_search(env, theorem, policy,
+                                  dataclasses.replace(config, close_in_one_step=True))
+        assert eager.status == "proved" and eager.checks == {"kernel": "ok"}
+        assert plain.status != "proved" or eager.stats.expansions < plain.stats.expansions
+    # without hypotheses as shortcuts, a subgoal stated by one costs an expansion
+    plain = best_first_search(env, "syl5com", policy, config)
+    slow = best_first_search(env, "syl5com", policy,
+                             dataclasses.replace(config, close_by_hypothesis=False))
+    assert plain.status == "proved"
+    assert slow.status != "proved" or slow.stats.expansions > plain.stats.expansions
