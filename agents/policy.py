@@ -26,7 +26,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.tasks import CLASS, GOAL, PROOFSTEP, VALUE, TaskSpec, get_task, goal_text
+from agents.tasks import CLASS, GOAL, HINT, PROOFSTEP, VALUE, TaskSpec, get_task, goal_text
 from provergym.api import ProofState
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +52,8 @@ def resolve_model_dir(path: str | Path) -> Path:
 class Policy:
     """A trained model with its tokenizer, for propose/value/classify."""
 
-    def __init__(self, model, tokenizer, task: TaskSpec, meta: dict, device) -> None:
+    def __init__(self, model, tokenizer, task: TaskSpec, meta: dict, device,
+                 retriever=None) -> None:
         from agents.tokenizer import token_id
 
         self.model = model.eval()
@@ -65,6 +66,13 @@ class Policy:
         self.value_ids = [token_id(tokenizer, label) for label in task.value_labels]
         self.class_tokens: list[str] = list(meta.get("class_tokens", []))
         self.class_ids = [token_id(tokenizer, token) for token in self.class_tokens]
+        # Retrieved labels in the PROOFSTEP prompt (agents.retrieval), if trained with them.
+        self.hints = int(meta.get("hints", 0))
+        self.retriever = retriever
+        if self.hints and retriever is None:
+            raise ValueError("this model was trained with hints: load it with its retriever")
+        self.hint_id = token_id(tokenizer, HINT) if self.hints else None
+        self._hint_cache: dict[str, list[int]] = {}
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> Policy:
@@ -78,16 +86,35 @@ class Policy:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         model = LlamaForCausalLM.from_pretrained(str(model_dir), dtype=dtype).to(device)
-        return cls(model, load_tokenizer(model_dir), get_task(meta["task"]), meta, device)
+        retriever = None
+        if meta.get("hints"):
+            from agents.retrieval import LabelRetriever
+
+            retriever = LabelRetriever.load(model_dir)
+        return cls(model, load_tokenizer(model_dir), get_task(meta["task"]), meta, device,
+                   retriever)
 
     # ------------------------------------------------------------------ prompts
 
     def _prompt(self, goal: Goalish, keyword: str, answer_room: int) -> list[int]:
         from agents.tokenizer import encode_text
 
-        ids = encode_text(self.tokenizer, goal_text(self.task, goal))
-        room = max(1, self.context - 2 - answer_room)
-        return [self.keyword_ids[GOAL], *ids[:room], self.keyword_ids[keyword]]
+        text = goal_text(self.task, goal)
+        ids = encode_text(self.tokenizer, text)
+        extra = self._hint_ids(text) if keyword == PROOFSTEP and self.hints else []
+        room = max(1, self.context - 2 - answer_room - len(extra))
+        return [self.keyword_ids[GOAL], *ids[:room], *extra, self.keyword_ids[keyword]]
+
+    def _hint_ids(self, text: str) -> list[int]:
+        """``HINT label ...``: the retrieved labels for a goal (cached per goal text)."""
+        found = self._hint_cache.get(text)
+        if found is None:
+            labels = self.retriever.hints([text], self.hints)[0]
+            found = [self.hint_id, *self.tokenizer.convert_tokens_to_ids(labels)]
+            if len(self._hint_cache) > 10_000:
+                self._hint_cache.clear()
+            self._hint_cache[text] = found
+        return found
 
     def _left_padded(self, sequences: Sequence[list[int]]):
         """Left-padded ids, mask and positions (positions start at 0 on the first token)."""

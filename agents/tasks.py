@@ -6,6 +6,9 @@ them. One model serves two prompts, as in GPT-f:
     GOAL <goal text> PROOFSTEP <action> <eos>
     GOAL <goal text> VALUE <bucket> <eos>
 
+A Metamath model trained with hints (``TrainConfig.hints``) reads retrieved labels first:
+``GOAL <goal text> HINT <label> ... PROOFSTEP <action> <eos>`` (``agents.retrieval``).
+
 and, for Coq only, a third prompt for GamePad's tactic-class task:
 
     GOAL <goal text> CLASS <tactic class> <eos>
@@ -29,7 +32,8 @@ GOAL = "GOAL"
 PROOFSTEP = "PROOFSTEP"
 VALUE = "VALUE"
 CLASS = "CLASS"
-PROMPT_KEYWORDS = (GOAL, PROOFSTEP, VALUE, CLASS)
+HINT = "HINT"  # retrieved labels before PROOFSTEP (agents.retrieval), when a model uses them
+PROMPT_KEYWORDS = (GOAL, PROOFSTEP, VALUE, CLASS, HINT)
 
 # Metamath math symbols can never contain "$", so "$e" cannot collide with a symbol: it
 # marks each hypothesis appended after the goal. The goal comes first so that truncating

@@ -26,12 +26,13 @@ import math
 import os
 import shutil
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.tasks import CLASS, GOAL, PROOFSTEP, VALUE, TaskSpec, class_token, get_task
+from agents.tasks import CLASS, GOAL, HINT, PROOFSTEP, VALUE, TaskSpec, class_token, get_task
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -74,6 +75,10 @@ class TrainConfig:
     max_length: int = 0  # 0: the size's context length
     bpe_vocab_size: int = 4096
     word_min_frequency: int = 1
+    # Metamath: retrieved labels in the PROOFSTEP prompt (agents.retrieval; 0: none)
+    hints: int = 0
+    # the share of training records that also give a VALUE sequence (1: all of them)
+    value_share: float = 1.0
     # batches of sequences of similar length (see SampleStream): far less padding
     length_buckets: bool = True
     max_train_records: int = 0  # 0: all; else a seeded random subset (for CPU runs)
@@ -193,8 +198,11 @@ def tokenizer_texts(task: TaskSpec, dataset) -> Iterator[str]:
         yield example.action
 
 
-def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_length: int):
-    """Batched ``Dataset.map`` function: each record gives one sequence per prompt kind.
+def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_length: int,
+                    value_share: float = 1.0, hint_id: int | None = None):
+    """Batched ``Dataset.map`` function: each record gives one sequence per prompt kind
+    (the VALUE one only for a ``value_share`` of the records, chosen by a hash of the goal,
+    so that a short CPU run spends most of its time on proof steps).
 
     Loss is only on the answer: labels are IGNORE_INDEX up to and including the keyword.
     A goal that is too long is cut at its end (for Metamath, hypotheses go first); an
@@ -209,28 +217,57 @@ def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_
     action_ids = tokenizer([e.action for e in examples], add_special_tokens=False)["input_ids"]
     ids = {name: token_id(tokenizer, name) for name in (GOAL, *KINDS)}
     eos = tokenizer.eos_token_id
+    # Retrieved labels (a "hints" column, see agents.retrieval) go before PROOFSTEP.
+    hint_lists = records.get("hints") if hint_id is not None else None
+    hint_ids = ([[hint_id, *tokenizer.convert_tokens_to_ids(h)] for h in hint_lists]
+                if hint_lists is not None else [[] for _ in examples])
     out: dict[str, list] = {"input_ids": [], "labels": [], "kind": []}
-    for example, goal, action in zip(examples, goal_ids, action_ids):
-        answers = [(PROOFSTEP, action), (VALUE, [token_id(tokenizer, example.value_label)])]
+    for example, goal, action, hints in zip(examples, goal_ids, action_ids, hint_ids):
+        answers = [(PROOFSTEP, action)]
+        if value_share >= 1 or zlib.crc32(example.goal.encode()) % 1000 < value_share * 1000:
+            answers.append((VALUE, [token_id(tokenizer, example.value_label)]))
         if task.has_class and example.tactic_class is not None:
             class_ids = encode_text(tokenizer, class_token(example.tactic_class))
             if len(class_ids) == 1 and class_ids[0] != tokenizer.unk_token_id:
                 answers.append((CLASS, class_ids))  # unseen classes have no token: skip
         for keyword, answer in answers:
             target = [*answer, eos]
-            room = max_length - 2 - len(target)
+            extra = hints if keyword == PROOFSTEP else []
+            room = max_length - 2 - len(target) - len(extra)
             if room < 1 or not answer:
                 continue
-            prompt = [ids[GOAL], *goal[:room], ids[keyword]]
+            prompt = [ids[GOAL], *goal[:room], *extra, ids[keyword]]
             out["input_ids"].append(prompt + target)
             out["labels"].append([IGNORE_INDEX] * len(prompt) + target)
             out["kind"].append(KINDS.index(keyword))
     return out
 
 
-def tokenize_split(task: TaskSpec, tokenizer, dataset, max_length: int):
+def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path):
+    """Fit (or, on resume, reload) the label retriever on the training split, and add each
+    record's hints (its own theorem left out) as a ``hints`` column."""
+    from agents.retrieval import FILE_NAME, LabelRetriever
+
+    if task.name != "metamath":
+        raise DataError("hints (retrieved labels) exist for the metamath task only")
+    examples = list(examples_of(task, train_split))
+    goals = [e.goal for e in examples]
+    if (out_dir / FILE_NAME).is_file():
+        retriever = LabelRetriever.load(out_dir)
+    else:
+        retriever = LabelRetriever.fit(goals, [e.action.split(" ", 1)[0] for e in examples],
+                                       train_split["theorem"])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        retriever.save(out_dir)
+    hints = retriever.hints(goals, config.hints, exclude=train_split["theorem"])
+    return retriever, train_split.add_column("hints", hints)
+
+
+def tokenize_split(task: TaskSpec, tokenizer, dataset, max_length: int,
+                   value_share: float = 1.0, hint_id: int | None = None):
     return dataset.map(
-        lambda batch: encode_examples(task, tokenizer, batch, max_length),
+        lambda batch: encode_examples(task, tokenizer, batch, max_length, value_share,
+                                      hint_id),
         batched=True,
         batch_size=1000,
         remove_columns=dataset.column_names,
@@ -358,7 +395,12 @@ def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: Train
         save_json_atomic(hf / "provergym.json", {
             "task": task.name, "size": config.size, "step": step,
             "value_labels": list(task.value_labels), "class_tokens": class_tokens,
+            "hints": config.hints,
         })
+        if config.hints:  # the model proposes with the hints it was trained with
+            from agents.retrieval import FILE_NAME
+
+            shutil.copyfile(Path(config.out_dir) / FILE_NAME, hf / FILE_NAME)
         final = root / name
         shutil.rmtree(final, ignore_errors=True)  # a re-run of the same step after a kill
         os.replace(temporary, final)
@@ -443,7 +485,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     from tqdm.auto import tqdm
 
     from agents.model import build_model, count_parameters
-    from agents.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+    from agents.tokenizer import load_tokenizer, save_tokenizer, token_id, train_tokenizer
 
     task = get_task(config.task)
     out_dir = Path(config.out_dir)
@@ -480,7 +522,12 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
             save_tokenizer(tokenizer, tokenizer_dir)
         tokenizer = load_tokenizer(tokenizer_dir)
         class_tokens = [t for t in tokenizer.all_special_tokens if t.startswith("<class:")]
-        train_data = tokenize_split(task, tokenizer, train_split, config.max_length)
+        retriever, hint_id = None, None
+        if config.hints:
+            retriever, train_split = _with_hints(task, config, train_split, out_dir)
+            hint_id = token_id(tokenizer, HINT)
+        train_data = tokenize_split(task, tokenizer, train_split, config.max_length,
+                                    config.value_share, hint_id)
         valid_data = None
         if "valid" in corpus:
             # Evaluation reads eval_batches batches only: tokenize a fixed sample, not all.
@@ -488,7 +535,12 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
             valid_split = corpus["valid"]
             if len(valid_split) > wanted:
                 valid_split = valid_split.shuffle(seed=config.seed).select(range(wanted))
-            valid_data = tokenize_split(task, tokenizer, valid_split, config.max_length)
+            if retriever is not None:
+                goals = [e.goal for e in examples_of(task, valid_split)]
+                valid_split = valid_split.add_column(
+                    "hints", retriever.hints(goals, config.hints))
+            valid_data = tokenize_split(task, tokenizer, valid_split, config.max_length,
+                                        1.0, hint_id)
     if main:
         save_json_atomic(out_dir / "train_config.json", dataclasses.asdict(config))
 

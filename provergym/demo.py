@@ -5,7 +5,8 @@
    propositional calculus and the start of predicate calculus, where proofs are short
    and the symbols few, so that a tiny model learns something in minutes. Its split is
    set.mm's own (Holophrasm/MetaGen protocol), so no test theorem is trained on.
-3. Train the ``tiny`` model on it.
+3. Train the ``tiny`` model on it, retrieval-augmented: each prompt carries the labels
+   that the nearest training steps used (``agents.retrieval``).
 4. Search (best-first, GPT-f style) on a fixed sample of that part's test theorems.
 5. Run the baselines on the same theorems (metamath-exe ``improve``; the frequency and
    uniform policies, which use no model) and print the pass rates side by side.
@@ -35,7 +36,7 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0])
     demo.add_argument("--theorems", type=int, default=3000,
                       help="use the first N $p of set.mm (default 3000)")
-    demo.add_argument("--train-steps", type=int, default=1000, help="tiny model's steps")
+    demo.add_argument("--train-steps", type=int, default=3000, help="tiny model's steps")
     demo.add_argument("--sample", type=int, default=50, help="test theorems to search on")
     demo.add_argument("--budget", type=int, default=16, help="expansions per theorem (d)")
     demo.add_argument("--candidates", type=int, default=8, help="actions per expansion (e)")
@@ -87,11 +88,11 @@ def _run(args: argparse.Namespace) -> int:
     home = Path(args.home) if args.home else provergym_home()
     name = f"metamath-first{args.theorems}"
     corpus_path = home / "corpora" / name
-    run_dir = home / "runs" / f"{name}-tiny"
+    run_dir = home / "runs" / f"{name}-tiny-hints"
     # The settings are in the name: resuming never mixes results of different settings.
-    # v2: the model's target is the corpus's short ``step``, and the policies share the
-    # applicable-action generator; results of earlier versions are not resumed.
-    out_dir = home / "demo" / (f"{name}-v2-s{args.train_steps}-d{args.budget}-e{args.candidates}"
+    # v3: the model's target is the corpus's short ``step``, it reads retrieved labels, and
+    # the policies share the applicable-action generator; earlier results are not resumed.
+    out_dir = home / "demo" / (f"{name}-v3-s{args.train_steps}-d{args.budget}-e{args.candidates}"
                                f"-n{args.sample}" + ("-nomodel" if args.no_model else ""))
     total = time.perf_counter()
     print(f"provergym demo: set.mm's first {args.theorems} theorems; everything goes to {home}")
@@ -219,8 +220,12 @@ def _train(corpus_path: Path, run_dir: Path, steps: int) -> None:
         if done >= steps:
             print(f"      reusing the model trained to step {done}")
             return
+    # hints: the 8 labels of the nearest training steps go into the prompt, and the search
+    # mixes their distribution with the model's (kNN-LM); value_share: most of the CPU
+    # minutes go to proof steps (the demo's search does not use the value).
     overrides = {"data_dir": str(corpus_path), "out_dir": str(run_dir), "steps": steps,
-                 "save_every": max(100, steps // 4), "eval_every": max(100, steps // 4)}
+                 "save_every": max(100, steps // 4), "eval_every": max(100, steps // 4),
+                 "hints": 8, "value_share": 0.2}
     result = train(resolve_config("metamath", "tiny", overrides), resume=checkpoint is not None)
     print(f"      {result.parameters:,} parameters, final loss {result.last_loss:.3f}, "
           f"{result.tokens_per_second:,.0f} tokens/s")

@@ -79,6 +79,13 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-timeout", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--value-weight", type=float, default=0.0,
                         help="mix the model's value into the priority (0: log-prob only)")
+    parser.add_argument("--retrieval-weight", type=float, default=None,
+                        help="Metamath model: weight of the retrieved-label distribution in "
+                             "the kNN-LM mixture (default 0.5 for a model trained with "
+                             "hints, else 0)")
+    parser.add_argument("--no-shortcuts", action="store_true",
+                        help="Metamath: spend an expansion on every goal, even one that a "
+                             "hypothesis or a single step closes (pure GPT-f search)")
 
 
 def _fail(message: str) -> int:
@@ -91,7 +98,9 @@ def _search_config(args: argparse.Namespace):
 
     return SearchConfig(expansions=args.budget, candidates=args.candidates,
                         time_limit=args.time_limit, step_timeout=args.step_timeout,
-                        value_weight=args.value_weight)
+                        value_weight=args.value_weight,
+                        close_by_hypothesis=not args.no_shortcuts,
+                        close_in_one_step=not args.no_shortcuts)
 
 
 def _read_names(path: str) -> list[str]:
@@ -138,7 +147,8 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
     if method not in ("frequency", "uniform", "model"):
         return _fail(f"unknown metamath search method {method!r}")
     bench = BenchConfig(backend="metamath", methods=(method,), theorems=(args.theorem,),
-                        out_dir=args.out or "", db=args.db, model=args.model, search=config)
+                        out_dir=args.out or "", db=args.db, model=args.model, search=config,
+                        retrieval_weight=args.retrieval_weight)
     env = _metamath_env(bench)
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
@@ -216,6 +226,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         config = BenchConfig(
             backend=args.backend, methods=methods, theorems=tuple(names), out_dir=args.out,
             db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
+            retrieval_weight=args.retrieval_weight,
             jobs=max(1, args.jobs), resume=not args.no_resume,
             improve_options=args.improve_options, improve_seconds=args.improve_seconds,
             hammer_timeout=args.hammer_timeout, progress=not args.no_progress)

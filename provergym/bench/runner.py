@@ -49,6 +49,8 @@ class BenchConfig:
     db: str = "/usr/share/metamath/databases/set.mm"
     train_theorems: tuple[str, ...] = ()  # for the frequency policy's counts
     model: str | None = None
+    # Metamath model: kNN-LM weight of its retriever (None: the policy's default)
+    retrieval_weight: float | None = None
     search: SearchConfig = field(default_factory=SearchConfig)
     jobs: int = 1
     resume: bool = True
@@ -163,7 +165,8 @@ def _policy(config: BenchConfig, method: str) -> Any:
         labels = [s.label for s in db.assertions()
                   if s.typecode not in env.syntax_typecodes and s.index < last]
         if method == "model":
-            policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1)
+            policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1,
+                                                  retrieval_weight=config.retrieval_weight)
         elif method == "frequency":
             counts = policies.training_label_counts(db, config.train_theorems,
                                                     env.syntax_typecodes)

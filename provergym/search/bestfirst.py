@@ -73,7 +73,7 @@ class SearchConfig:
     # closed by citing it, without spending an expansion
     close_by_hypothesis: bool = True
     # ... and one that a single step closes outright (the policy's ``closing``), likewise
-    close_in_one_step: bool = False
+    close_in_one_step: bool = True
     keep_tree: bool = True  # record the search tree in the result
     max_text: int = 2000  # characters of goal text kept per tree node
 

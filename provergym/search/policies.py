@@ -219,6 +219,11 @@ class ModelPolicy:
         return self.model.values(list(states))
 
 
+# kNN-LM mixture weight of the retrieval distribution (see MetamathModelPolicy); measured on
+# the demo's 50 theorems: 0 -> 23/50, 0.5 -> 30/50, 0.9 -> 30/50 (benchmarks/RESULTS.md)
+DEFAULT_RETRIEVAL_WEIGHT = 0.5
+
+
 class MetamathModelPolicy:
     """The trained model ranks the applicable actions (GPT-f's policy, constrained to
     steps that can apply). As in the baselines, a hypothesis stating the goal comes first,
@@ -232,10 +237,18 @@ class MetamathModelPolicy:
     model itself (beam search after the label, ``beams`` beams for the ``write`` best
     such labels; a written step is kept only if the environment accepts it, so no
     candidate slot goes to an unparsable substitution); every candidate's rest is then
-    scored by the model in one batch."""
+    scored by the model in one batch. ``write`` is 0 by default: on the demo's theorems the
+    tiny model's own substitutions cost more candidate slots than they proved (28/50 with
+    ``write=2`` against 30/50 without).
+
+    A model trained with hints (``agents.retrieval``) carries a label retriever; its k-NN
+    distribution is then mixed into the label distribution as in kNN-LM (Khandelwal et al.,
+    2020): ``p = w * p_retrieval + (1 - w) * p_model``, ``w = retrieval_weight`` (default
+    :data:`DEFAULT_RETRIEVAL_WEIGHT` when the model has a retriever, else 0)."""
 
     def __init__(self, model_dir: str, env: Any, labels: Sequence[str], device: str | None = None,
-                 threads: int = 1, per_label: int = 2, write: int = 2, beams: int = 2) -> None:
+                 threads: int = 1, per_label: int = 2, write: int = 0, beams: int = 2,
+                 retrieval_weight: float | None = None) -> None:
         import torch
 
         from agents.policy import Policy
@@ -246,6 +259,14 @@ class MetamathModelPolicy:
         self.env = env
         self.candidates = ApplicableActions(env, list(labels))
         self.per_label, self.write, self.beams = per_label, write, beams
+        if retrieval_weight is None:  # the default: mix in retrieval when the model has it
+            retrieval_weight = DEFAULT_RETRIEVAL_WEIGHT if self.model.retriever else 0.0
+        if not 0.0 <= retrieval_weight <= 1.0:
+            raise ValueError("retrieval_weight must be between 0 and 1")
+        if retrieval_weight and self.model.retriever is None:
+            raise ValueError(f"{model_dir}: retrieval_weight needs a model trained with hints "
+                             "(it has no retriever)")
+        self.retrieval_weight = retrieval_weight
 
     def label_logprobs(self, state: ProofState,
                        labels: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
@@ -258,8 +279,18 @@ class MetamathModelPolicy:
                     for label, lp in zip(labels, raw)]
         top = max(adjusted)
         norm = top + math.log(sum(math.exp(a - top) for a in adjusted))
-        return ({label: a - norm for label, a in zip(labels, adjusted)},
-                dict(zip(labels, raw)))
+        model = {label: a - norm for label, a in zip(labels, adjusted)}
+        if self.retrieval_weight:
+            # kNN-LM: p = w * p_retrieval + (1 - w) * p_model, both over these labels
+            from agents.tasks import goal_text
+
+            near = self.model.retriever.distribution(goal_text(self.model.task, state))
+            mass = sum(near.get(label, 0.0) for label in labels)
+            w = self.retrieval_weight if mass > 0 else 0.0
+            model = {label: math.log(w * near.get(label, 0.0) / (mass or 1.0)
+                                     + (1 - w) * math.exp(lp))
+                     for label, lp in model.items()}
+        return model, dict(zip(labels, raw))
 
     def closing(self, state: ProofState) -> list[str]:
         """Steps that close the first goal outright (in index order: no model call)."""

@@ -251,3 +251,32 @@ def test_metamath_model_policy_ranks_applicable_actions_and_proves(metamath_run)
     assert policy.propose(after, 4)[0] == ("mp2.2", 0.0)
     result = best_first_search(env, "mp2", policy, SearchConfig(expansions=16, candidates=6))
     assert result.status == "proved", result.status
+
+
+@pytest.mark.slow
+def test_a_model_trained_with_hints_proposes_with_its_retriever(corpora, tmp_path):
+    from agents.policy import Policy
+    from agents.retrieval import FILE_NAME
+    from agents.tasks import HINT, PROOFSTEP
+
+    out = tmp_path / "hinted"
+    config = resolve_config("metamath", "tiny", {
+        "data_dir": str(corpora["metamath"]), "out_dir": str(out), "steps": 30,
+        "eval_every": 30, "save_every": 30, "progress": False, "cpu_threads": 1,
+        "hints": 4, "value_share": 0.5})
+    train(config)
+    checkpoint = latest_checkpoint(out)
+    assert (checkpoint / "hf" / FILE_NAME).is_file()
+    policy = Policy.load(out)
+    assert policy.hints == 4 and policy.retriever is not None
+    goal = "|- ( ph -> ( ps -> ph ) )"
+    prompt = policy.tokenizer.convert_ids_to_tokens(policy._prompt(goal, PROOFSTEP, 8))
+    hints = prompt[prompt.index(HINT) + 1:-1]
+    assert prompt[-1] == PROOFSTEP and 1 <= len(hints) <= 4
+    assert set(hints) <= {"ax-1", "ax-2", "ax-mp", "id"}  # labels of the training steps
+    assert HINT not in policy.tokenizer.convert_ids_to_tokens(policy._prompt(goal, "VALUE", 1))
+    candidates = policy.propose(goal, 3)
+    assert candidates and all(math.isfinite(lp) for _, lp in candidates)
+    (checkpoint / "hf" / FILE_NAME).unlink()
+    with pytest.raises(FileNotFoundError, match="retriever is missing"):
+        Policy.load(out)

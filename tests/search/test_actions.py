@@ -89,7 +89,8 @@ def test_closing_goals_in_one_step_saves_expansions(env, early):
     counts = training_label_counts(env.db, [s.label for s in env.db.theorems()
                                             if s.index < 400], env.syntax_typecodes)
     policy = FrequencyPolicy(env, counts, early)
-    config = SearchConfig(expansions=16)
+    config = SearchConfig(expansions=16, close_in_one_step=False)
+    assert SearchConfig().close_in_one_step  # on by default
     for theorem in ("a1d", "com12", "mpii"):
         plain = best_first_search(env, theorem, policy, config)
         eager = best_first_search(env, theorem, policy,

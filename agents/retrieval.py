@@ -1,0 +1,101 @@
+"""Retrieved hints for the policy (retrieval-augmented, as LeanDojo's ReProver retrieves
+premises): the labels that the training steps nearest to a goal used.
+
+A :class:`LabelRetriever` indexes the training split's goals (TF-IDF over symbols and
+symbol pairs, as the k-NN baseline) with the label each step applied. For a goal it
+returns up to ``k`` distinct labels, ranked by the summed cosine similarity of the
+``neighbours`` nearest training goals that used them. The model then reads them in its
+prompt (``GOAL goal HINT l1 ... lk PROOFSTEP``) and learns which one fits, rather than
+having to memorise every goal it saw.
+
+Training prompts get their hints with the step's own theorem left out (no step may see a
+sibling step of the same proof), which is what a held-out theorem meets at test time.
+The retriever is saved next to the model (``retriever.pkl``), so a checkpoint proposes
+with the same hints it was trained with.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+FILE_NAME = "retriever.pkl"
+
+
+class LabelRetriever:
+    """TF-IDF k-NN over training goals -> ranked distinct labels."""
+
+    def __init__(self, vectorizer, matrix, labels: list[str], groups: list[str],
+                 neighbours: int) -> None:
+        self.vectorizer, self.matrix = vectorizer, matrix
+        self.labels, self.groups, self.neighbours = labels, groups, neighbours
+
+    @classmethod
+    def fit(cls, goals: Sequence[str], labels: Sequence[str], groups: Sequence[str],
+            neighbours: int = 32) -> LabelRetriever:
+        """``groups[i]`` is the theorem of step ``i`` (left out of its own hints)."""
+        from agents.baselines import _vectorizer
+
+        if not goals:
+            raise ValueError("the retriever needs at least one training goal")
+        vectorizer = _vectorizer()
+        matrix = vectorizer.fit_transform(list(goals))
+        return cls(vectorizer, matrix, list(labels), list(groups), neighbours)
+
+    def hints(self, goals: Sequence[str], k: int,
+              exclude: Sequence[str | None] | None = None, chunk: int = 2048) -> list[list[str]]:
+        """Up to ``k`` labels per goal; ``exclude[i]`` is a group whose steps goal ``i``
+        may not see (its own theorem, for training prompts)."""
+        return [[label for label, _ in ranked[:k]]
+                for ranked in self.weights(goals, exclude, chunk)]
+
+    def distribution(self, goal: str) -> dict[str, float]:
+        """The k-NN distribution over labels for one goal (weights summing to 1; labels
+        no neighbour used are absent): the retrieval half of a kNN-LM mixture."""
+        ranked = self.weights([goal])[0]
+        total = sum(w for _, w in ranked) or 1.0
+        return {label: w / total for label, w in ranked}
+
+    def weights(self, goals: Sequence[str], exclude: Sequence[str | None] | None = None,
+                chunk: int = 2048) -> list[list[tuple[str, float]]]:
+        """Per goal, (label, summed similarity of its neighbours), best first."""
+        import numpy as np
+
+        out: list[list[tuple[str, float]]] = []
+        for start in range(0, len(goals), chunk):
+            part = list(goals[start:start + chunk])
+            similarities = (self.vectorizer.transform(part) @ self.matrix.T).toarray()
+            for row_index, row in enumerate(similarities):
+                banned = exclude[start + row_index] if exclude is not None else None
+                count = min(len(row), self.neighbours + (64 if banned is not None else 0))
+                nearest = np.argpartition(-row, count - 1)[:count]
+                nearest = nearest[np.argsort(-row[nearest])]
+                weights: dict[str, float] = defaultdict(float)
+                used = 0
+                for index in nearest:
+                    if banned is not None and self.groups[index] == banned:
+                        continue
+                    weights[self.labels[index]] += float(row[index]) + 1e-6
+                    used += 1
+                    if used == self.neighbours:
+                        break
+                out.append(sorted(weights.items(), key=lambda pair: -pair[1]))
+        return out
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / FILE_NAME
+        temporary = path.with_suffix(".tmp")
+        with open(temporary, "wb") as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(path)
+
+    @staticmethod
+    def load(directory: str | Path) -> LabelRetriever:
+        path = Path(directory) / FILE_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: this model was trained with hints, but its "
+                                    "retriever is missing")
+        with open(path, "rb") as handle:
+            return pickle.load(handle)  # our own file, written by save()
