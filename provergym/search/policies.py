@@ -287,9 +287,9 @@ class MetamathModelPolicy:
             near = self.model.retriever.distribution(goal_text(self.model.task, state))
             mass = sum(near.get(label, 0.0) for label in labels)
             w = self.retrieval_weight if mass > 0 else 0.0
-            model = {label: math.log(w * near.get(label, 0.0) / (mass or 1.0)
-                                     + (1 - w) * math.exp(lp))
-                     for label, lp in model.items()}
+            model = {label: math.log(max(w * near.get(label, 0.0) / (mass or 1.0)
+                                         + (1 - w) * math.exp(lp), 1e-300))
+                     for label, lp in model.items()}  # w = 1: retrieval alone
         return model, dict(zip(labels, raw))
 
     def closing(self, state: ProofState) -> list[str]:
