@@ -12,14 +12,16 @@ Data layout (what makes it fast; measured on set.mm):
 - every assertion is compiled once into a :class:`Frame`: its conclusion and ``$e``
   hypotheses become ``str.format`` templates indexed by hypothesis position, so one
   ``zip(*args)`` splits the popped entries into typecodes (checked with one tuple
-  comparison) and bodies (fed straight to ``format``);
+  comparison) and bodies (fed straight to ``format``); typecodes are interned, so the
+  unrolled syntax steps compare them by identity;
 - a proof runs as compressed *codes* (normal proofs are numbered the same way): one dict
   maps each code to what it does, a pushed entry (a tuple), a frame to apply (a list) or
   ``Z``, and ``Z`` adds the saved entry to that dict under the next number;
 - two loops run proofs: a fast one that only accepts or rejects (syntax frames with 1 to 3
   ``$f`` hypotheses unrolled, no step counting), and the reference loop, run only on a
   rejected proof, which makes the same checks one step at a time and says which step
-  failed and why. A test checks that they agree on corrupted proofs.
+  failed and why. It substitutes symbol by symbol, independently of the templates. A
+  test checks that the two loops agree on corrupted proofs.
 """
 
 from __future__ import annotations
@@ -123,35 +125,43 @@ def _template(body: str, placeholder: dict[str, str]) -> str:
     return (" ".join(map(placeholder.get, symbols, symbols)) + " ").replace("\0 ", "")
 
 
+def _substitute(body: str, substitution: dict[str, str]) -> str:
+    """The reference substitution, symbol by symbol (the explaining loop uses it, so the
+    two loops check each other's substitutions)."""
+    return "".join([substitution.get(symbol, symbol + " ") for symbol in body.split()])
+
+
 _Z = object()  # the code Z: save the top of the stack
 
 
 class Frame:
     """An assertion compiled for application: what its hypotheses expect and what it gives.
 
-    Templates number the hypotheses by position; ``essentials`` holds ``(position,
-    template, label)`` of each ``$e``, ``disjoint`` the positions of each ``$d`` pair's
-    ``$f``. ``compiled`` is what the proof loop unpacks, and its class says how: a tuple
-    is an entry to push (an assertion without hypotheses always pushes the same one); a
-    list is a frame to apply, ``[n, typecode_1, ..., typecode_n, template, typecode,
-    frame]`` for 1 to 3 ``$f`` hypotheses and no ``$d`` (syntax axioms: most steps), or
-    ``[0, frame]`` for the general case.
+    ``essentials`` holds ``(position, body, label)`` of each ``$e``, ``disjoint`` the
+    positions of each ``$d`` pair's ``$f``. ``compiled`` is what the fast loop unpacks,
+    and its class says how: a tuple is an entry to push (an assertion without hypotheses
+    always pushes the same one); a list is a frame to apply, ``[n, typecode_1, ...,
+    typecode_n, fill, typecode, frame]`` for 1 to 3 ``$f`` hypotheses and no ``$d``
+    (syntax axioms: most steps), or ``[0, n, typecodes, ((position, fill), ...) for the
+    $e, disjoint, fill, typecode, frame]`` for the general case; fills are bound
+    ``str.format`` methods of templates numbering the hypotheses by position.
     """
 
-    __slots__ = ("label", "index", "typecode", "typecodes", "variables", "floats",
-                 "essentials", "template", "disjoint", "compiled")
+    __slots__ = ("label", "index", "typecode", "body", "typecodes", "variables", "floats",
+                 "essentials", "disjoint", "compiled")
 
     def __init__(self, db: Database, statement: Statement):
         statements = db.statements
         self.label = statement.label
         self.index = statement.index
         self.typecode = typecode = sys.intern(statement.typecode)
+        self.body = statement.body
         hyps = [statements[h] for h in statement.hypotheses]
         self.typecodes = typecodes = tuple([sys.intern(h.typecode) for h in hyps])
         placeholder: dict[str, str] = {}
         floats: list[int] = []
         variables: list[str] = []
-        essentials: list[tuple[int, Statement]] = []
+        essentials: list[tuple[int, str, str]] = []
         for pos, hyp in enumerate(hyps):
             if hyp.kind == "f":
                 var = hyp.body[:-1]
@@ -159,12 +169,10 @@ class Frame:
                 variables.append(var)
                 placeholder[_escape(var) if "{" in var or "}" in var else var] = f"{{{pos}}}\0"
             else:
-                essentials.append((pos, hyp))
+                essentials.append((pos, hyp.body, hyp.label))
         self.floats = tuple(floats)
         self.variables = tuple(variables)
-        self.essentials = tuple([(pos, _template(hyp.body, placeholder), hyp.label)
-                                 for pos, hyp in essentials])
-        self.template = template = _template(statement.body, placeholder)
+        self.essentials = tuple(essentials)
         if statement.disjoint:
             position = dict(zip(variables, floats))
             self.disjoint = tuple([(position[x], position[y])
@@ -172,12 +180,20 @@ class Frame:
         else:
             self.disjoint = ()
         self.compiled: list | tuple
+        # Fills are bound str.format methods of templates, so the fast loop calls them
+        # without an attribute lookup. (Functions compiled per shape, one f-string each,
+        # were measured: their loop gain was eaten by the cost of building them.)
         if not hyps:
-            self.compiled = (typecode, template.format())
+            self.compiled = (typecode, statement.body)
         elif len(hyps) <= 3 and not essentials and not self.disjoint:
-            self.compiled = [len(hyps), *typecodes, template, typecode, self]
+            self.compiled = [len(hyps), *typecodes, _template(statement.body, placeholder).format,
+                             typecode, self]
         else:
-            self.compiled = [0, self]
+            self.compiled = [0, len(hyps), typecodes,
+                             tuple([(pos, _template(body, placeholder).format)
+                                    for pos, body, _ in essentials]),
+                             self.disjoint, _template(statement.body, placeholder).format,
+                             typecode, self]
 
     @property
     def n_hyps(self) -> int:
@@ -186,6 +202,10 @@ class Frame:
     @property
     def n_vars(self) -> int:
         return len(self.floats)
+
+    def substitution(self, bodies: Sequence[str]) -> dict[str, str]:
+        """Each variable of the frame -> its body among the popped ``bodies``."""
+        return {var: bodies[pos] for var, pos in zip(self.variables, self.floats)}
 
     def __repr__(self) -> str:
         return f"Frame({self.label})"
@@ -355,43 +375,44 @@ class Kernel:
                 push(step)
             elif kind is list:  # a frame: pop its hypotheses, push its conclusion
                 arity = step[0]
+                # Typecodes are interned (hypotheses, conclusions): compare identities.
                 if arity == 2:
-                    _, want_0, want_1, template, typecode, _ = step
+                    _, want_0, want_1, fill, typecode, _ = step
                     second = pop()
                     first = stack[-1]
-                    if first[0] != want_0 or second[0] != want_1:
+                    if first[0] is not want_0 or second[0] is not want_1:
                         raise _Rejected
-                    stack[-1] = (typecode, template.format(first[1], second[1]))
+                    stack[-1] = (typecode, fill(first[1], second[1]))
                 elif arity == 1:
-                    _, want_0, template, typecode, _ = step
+                    _, want_0, fill, typecode, _ = step
                     first = stack[-1]
-                    if first[0] != want_0:
+                    if first[0] is not want_0:
                         raise _Rejected
-                    stack[-1] = (typecode, template.format(first[1]))
+                    stack[-1] = (typecode, fill(first[1]))
                 elif arity == 3:
-                    _, want_0, want_1, want_2, template, typecode, _ = step
+                    _, want_0, want_1, want_2, fill, typecode, _ = step
                     third = pop()
                     second = pop()
                     first = stack[-1]
-                    if first[0] != want_0 or second[0] != want_1 or third[0] != want_2:
+                    if first[0] is not want_0 or second[0] is not want_1 \
+                            or third[0] is not want_2:
                         raise _Rejected
-                    stack[-1] = (typecode, template.format(first[1], second[1], third[1]))
+                    stack[-1] = (typecode, fill(first[1], second[1], third[1]))
                 else:
-                    frame = step[1]
-                    base = len(stack) - len(frame.typecodes)
+                    _, n_hyps, typecodes, essentials, disjoint, fill, typecode, frame = step
+                    base = len(stack) - n_hyps
                     if base < 0:
                         raise _Rejected
-                    args = stack[base:]
+                    types, bodies = zip(*stack[base:])
                     del stack[base:]
-                    types, bodies = zip(*args)
-                    if types != frame.typecodes:
+                    if types != typecodes:
                         raise _Rejected
-                    for pos, hypothesis, _ in frame.essentials:
-                        if bodies[pos] != hypothesis.format(*bodies):
+                    for pos, hypothesis in essentials:
+                        if bodies[pos] != hypothesis(*bodies):
                             raise _Rejected
-                    if frame.disjoint and not self._disjoint_ok(theorem, frame, bodies):
+                    if disjoint and not self._disjoint_ok(theorem, frame, bodies):
                         raise _Rejected
-                    push((frame.typecode, frame.template.format(*bodies)))
+                    push((typecode, fill(*bodies)))
             elif step is _Z:
                 lookup[numbers[next_saved]] = stack[-1]
                 next_saved += 1
@@ -428,15 +449,16 @@ class Kernel:
                 types, bodies = zip(*args)
                 if types != typecodes:
                     raise self._bad_typecode(codes, steps, frame, args)
+                substitution = frame.substitution(bodies)
                 for pos, hypothesis, label in frame.essentials:
-                    if bodies[pos] != hypothesis.format(*bodies):
+                    wanted = _substitute(hypothesis, substitution)
+                    if bodies[pos] != wanted:
                         raise self._step_error(
                             codes, steps, f"{frame.label}: hypothesis {label} wants "
-                            f"'{_show((typecodes[pos], hypothesis.format(*bodies)))}', "
-                            f"got '{_show(args[pos])}'")
+                            f"'{_show((typecodes[pos], wanted))}', got '{_show(args[pos])}'")
                 if frame.disjoint:
                     self._check_disjoint(theorem, frame, bodies, codes, steps)
-                push((frame.typecode, frame.template.format(*bodies)))
+                push((frame.typecode, _substitute(frame.body, substitution)))
             elif step is _Z:
                 if not stack:
                     raise self._step_error(codes, steps, "Z with an empty stack")
