@@ -8,6 +8,11 @@ against the bf16 dense peak given by --peak-tflops.
 
     python3 benchmarks/train_throughput.py                 # tiny (200 steps) + small (6 steps)
     python3 benchmarks/train_throughput.py --sizes tiny --steps 100 --threads 2
+    python3 benchmarks/train_throughput.py --sizes tiny --data DIR --compare-buckets
+
+``--compare-buckets`` trains each size twice in one run, with and without length-bucketed
+batches (``TrainConfig.length_buckets``), and prints the ratio of their optimizer steps per
+second (same batch size, so the same number of sequences per step).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=200, help="steps for tiny")
     parser.add_argument("--small-steps", type=int, default=6, help="steps for small/base")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--data", help="corpus folder (default $PROVERGYM_HOME/corpora/TASK)")
+    parser.add_argument("--compare-buckets", action="store_true",
+                        help="train with and without length buckets, side by side")
     parser.add_argument("--peak-tflops", type=float, default=989.0,
                         help="GPU bf16 dense peak for MFU (H100 SXM: 989)")
     args = parser.parse_args()
@@ -40,7 +48,7 @@ def main() -> int:
     from agents.train import provergym_home, read_log, resolve_config, train
 
     work = Path(tempfile.mkdtemp(prefix="train-throughput-"))
-    data = provergym_home() / "corpora" / args.task
+    data = Path(args.data) if args.data else provergym_home() / "corpora" / args.task
     if data.exists():
         source = f"real corpus {data}"
     else:
@@ -49,11 +57,15 @@ def main() -> int:
     device = "cuda" if torch.cuda.is_available() else f"cpu, {args.threads} thread(s)"
     print(f"task {args.task}, {source}; device {device}; torch {torch.__version__}")
 
-    for size in args.sizes:
+    rates: dict[tuple[str, bool], float] = {}
+    variants = [True, False] if args.compare_buckets else [True]
+    for size, buckets in [(size, b) for size in args.sizes for b in variants]:
         steps = args.steps if size == "tiny" else args.small_steps
-        overrides = {"data_dir": str(data), "out_dir": str(work / size), "steps": steps,
+        name = f"{size}-{'buckets' if buckets else 'random'}"
+        overrides = {"data_dir": str(data), "out_dir": str(work / name), "steps": steps,
                      "log_every": max(1, steps // 10), "eval_every": 10**9,
-                     "save_every": 10**9, "progress": False, "cpu_threads": args.threads}
+                     "save_every": 10**9, "progress": False, "cpu_threads": args.threads,
+                     "length_buckets": buckets}
         if size != "tiny" and not torch.cuda.is_available():
             overrides["batch_size"] = 8  # a few seconds per step on a CPU
         config = resolve_config(args.task, size, overrides)
@@ -62,9 +74,14 @@ def main() -> int:
         wall = time.perf_counter() - started
         windows = [r["tokens_per_second"] for r in read_log(config.out_dir)]
         steady = statistics.median(windows[1:]) if len(windows) > 1 else windows[0]
-        line = (f"{size:>5}: {result.parameters / 1e6:6.2f}M parameters, batch "
+        times = [r["time"] for r in read_log(config.out_dir)]
+        rate = ((len(times) - 1) * config.log_every / (times[-1] - times[0])
+                if len(times) > 1 else float("nan"))
+        rates[(size, buckets)] = rate
+        line = (f"{name:>13}: {result.parameters / 1e6:6.2f}M parameters, batch "
                 f"{config.batch_size}x{config.grad_accum}, {steps} steps in {wall:.1f}s "
-                f"(with tokenizer and data prep), steady {steady:,.0f} tokens/s")
+                f"(with tokenizer and data prep), steady {steady:,.0f} tokens/s, "
+                f"{rate:.2f} steps/s")
         if torch.cuda.is_available():
             model = build_model(size, 8192, 0, 1)
             flops = flops_per_token(model, get_size(size).context)
@@ -74,6 +91,10 @@ def main() -> int:
             curve = read_log(config.out_dir)
             print("  learning curve (step: loss): " +
                   ", ".join(f"{r['step']}: {r['loss']:.3f}" for r in curve))
+    if args.compare_buckets:
+        for size in args.sizes:
+            print(f"{size}: length buckets give {rates[(size, True)] / rates[(size, False)]:.2f}x"
+                  " the optimizer steps per second of random batches")
     print(f"runs in {work}")
     return 0
 
