@@ -7,7 +7,8 @@ load; the figures are wall times of whole processes (start-up and exit included)
 min and median over the repetitions, and their ratio (target: ours <= 1.0x metamath's).
 Peak memory is sampled over our process tree (RSS summed over the parent and its workers,
 an upper bound since forked workers share pages), and the largest single RSS from the
-kernel's accounting. Parse and verify times come from our summary line.
+kernel's accounting. Parse and verify times come from our summary line (with 2 jobs our
+checking starts during the parse, and "verify" is the time after the parse ends).
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ import gc
 import os
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 KEYWORD = re.compile(r"\$(.)")
+CHECKPOINT_CHARS = 1 << 20
 # One ordinary construct, with the whitespace before it: a comment, a labelled $f $e $a
 # or $p (no comment inside), a $c $v $d, or a brace. Keywords stand between whitespace.
 _FAST = re.compile(r"""\s*(?:
@@ -141,6 +143,11 @@ class _Parser:
         self.hyp_index: dict[str, int] = {}  # $f/$e label -> its index (sort key)
         self.ess_vars_cache: set[str] | None = None  # variables of the active $e
         self.included: set[str] = set()
+        # See parse_database's ``checkpoint``: called every CHECKPOINT_CHARS of text.
+        self.checkpoint: Callable[[Database, list[Statement], int, int], None] | None = None
+        self.theorems: list[Statement] = []  # the $p so far, in order
+        self.chars_before = 0  # characters of the files finished before the current one
+        self.chars_total = 0  # characters of every file read so far
 
     # -- helpers ------------------------------------------------------------------------
     def scope(self) -> Scope:
@@ -179,7 +186,10 @@ class _Parser:
         except OSError as error:
             raise MetamathError(f"cannot read: {error.strerror}", path) from None
         self.db.files[path] = text
+        self.chars_total += len(text)
+        before = self.chars_before
         self.parse_text(path, text)
+        self.chars_before = before + len(text)
         if outermost and self.frames:
             raise self.error("unclosed ${ scope at end of database", path, text, len(text))
 
@@ -190,7 +200,12 @@ class _Parser:
         fast = _FAST.match
         statements = self.statements
         pos = 0
+        next_check = CHECKPOINT_CHARS if self.checkpoint is not None else len(text) + 1
         while True:
+            if pos >= next_check:  # between two statements: the database is consistent
+                next_check = pos + CHECKPOINT_CHARS
+                self.checkpoint(self.db, self.theorems, self.chars_before + pos,
+                                self.chars_total)
             match = fast(text, pos)
             if match is None:
                 pos = self.parse_construct(path, text, pos)
@@ -474,17 +489,24 @@ class _Parser:
         if kind == "p":
             statement.scope = self.scope()
             statement.proof = proof
+            self.theorems.append(statement)
         statements[label] = statement
 
 
-def parse_database(path: str | os.PathLike[str]) -> Database:
+def parse_database(path: str | os.PathLike[str], checkpoint: Callable[
+        [Database, list[Statement], int, int], None] | None = None) -> Database:
     """Parse ``path`` (following ``$[ $]`` includes) into a :class:`Database`.
 
     Raises :class:`MetamathError` naming the file and line for anything malformed.
+    ``checkpoint(db, theorems, chars_done, chars_total)``, if given, is called about every
+    :data:`CHECKPOINT_CHARS` characters of a file, between two statements: ``db`` holds
+    every statement so far (a proof cites only earlier ones, so the ``theorems`` parsed
+    so far can already be checked) and ``chars_total`` counts the files read so far. The kernel uses it to start verifying while parsing goes on.
     """
     path = os.fspath(path)
     db = Database(path)
     parser = _Parser(db)
+    parser.checkpoint = checkpoint
     enabled = gc.isenabled()
     gc.disable()  # millions of small objects and no cycles: the collector only costs time
     try:

@@ -3,19 +3,23 @@ precise reason (and metamath-exe, the independent oracle, rejects them too)."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from pathlib import Path
 
 import pytest
 
-from provergym.metamath.database import Database, parse_database
+from provergym.metamath import database
+from provergym.metamath import kernel as kernel_module
+from provergym.metamath.database import Database, MetamathError, parse_database
 from provergym.metamath.kernel import (
     IncompleteProof,
     Kernel,
     ProofError,
     compressed_code,
     compressed_number,
+    parse_and_verify,
     verify_database,
 )
 from tests.metamath.conftest import DATABASES, metamath_errors, replace_once, run_cli
@@ -310,3 +314,55 @@ def test_cli_unreadable_file_exits_2(tmp_path: Path) -> None:
     binary.write_bytes(b"$c a $.\n\xff\xfe\n")
     run = run_cli("mm", "verify", str(binary))
     assert run.code == 2 and "non-ASCII" in run.err and "Traceback" not in run.text
+
+
+# -- checking while parsing (parse_and_verify with 2 jobs) -------------------------------
+MP2_PROOF = "( wi ax-mp ) BCEABCGDFHH $."
+MP2B_PROOF = "( ax-mp ) BCABDEGFG $."
+
+
+def _forking_early(monkeypatch, cost: float) -> list[int]:
+    """Checkpoints every 4 KB and forks even for a few theorems; returns the worker pids."""
+    monkeypatch.setattr(database, "CHECKPOINT_CHARS", 4096)
+    monkeypatch.setattr(kernel_module, "MIN_EARLY_THEOREMS", 1)
+    monkeypatch.setattr(kernel_module, "VERIFY_TO_PARSE_COST", cost)
+    pids: list[int] = []
+    fork = kernel_module._Overlap._fork
+
+    def recording_fork(self, db, labels):
+        fork(self, db, labels)
+        pids.append(self.pid)
+    monkeypatch.setattr(kernel_module._Overlap, "_fork", recording_fork)
+    return pids
+
+
+@pytest.mark.parametrize("cost", [0.5, 10.0, 1000.0])
+def test_parse_and_verify_matches_verify_database(excerpt, monkeypatch, cost: float) -> None:
+    # mp2 (early) cites a later theorem, which the worker's half-parsed database lacks:
+    # the message must still be the whole database's. mp2b's steps are swapped.
+    path = excerpt(lambda t: replace_once(replace_once(
+        t, MP2_PROOF, MP2_PROOF.replace("ax-mp", "ax5e")), MP2B_PROOF, "( ax-mp ) BCABDEGGF $."))
+    expected = verify_database(parse_database(path)).failures
+    assert [f.label for f in expected] == ["mp2", "mp2b"]
+    assert expected[0].reason == "the proof cites 'ax5e', which comes later"
+    pids = _forking_early(monkeypatch, cost)
+    db, report, _ = parse_and_verify(path, jobs=2)
+    assert pids, "the worker was never forked"
+    assert report.failures == expected
+    assert report.checked == len(db.theorems())
+
+
+def test_parse_and_verify_without_a_fork(excerpt) -> None:
+    db, report, _ = parse_and_verify(excerpt(), jobs=2)  # 4 KB of checkpoints not reached
+    assert report.failures == () and report.checked == len(db.theorems())
+
+
+def test_parse_error_after_the_fork_stops_the_worker(excerpt, monkeypatch) -> None:
+    path = excerpt(lambda t: t + "\n$c unterminated\n")
+    pids = _forking_early(monkeypatch, 1000.0)
+    with pytest.raises(MetamathError, match="unterminated"):
+        parse_and_verify(path, jobs=2)
+    assert pids
+    for pid in pids:  # killed and reaped
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
