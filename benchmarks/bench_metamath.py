@@ -22,10 +22,12 @@ def main() -> int:
     parser.add_argument("--first", type=int, default=0, help="only among set.mm's first N $p")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="bench-out/metamath")
+    parser.add_argument("--improve-seconds", type=float, default=10.0)
     args = parser.parse_args()
     argv = ["bench", "--backend", "metamath", "--split", "test", "--limit", str(args.limit),
             "--budget", str(args.budget), "--candidates", str(args.candidates),
-            "--jobs", str(args.jobs), "--out", args.out, "--first", str(args.first)]
+            "--jobs", str(args.jobs), "--out", args.out, "--first", str(args.first),
+            "--improve-seconds", str(args.improve_seconds), "--no-progress"]
     methods = ["frequency", "uniform", "improve"] + (["model"] if args.model else [])
     for method in methods:
         argv += ["--method", method]
