@@ -58,7 +58,8 @@ class ApplicableActions:
     def __init__(self, env: Any, labels: Sequence[str]) -> None:
         self.env = env
         self.order = {label: i for i, label in enumerate(labels)}
-        self.by_head: dict[tuple[str, str], list[str]] = {}
+        # (typecode, head, head of the first child or "*" when that child is a variable)
+        self.by_head: dict[tuple[str, str, str], list[str]] = {}
         self.wildcards: dict[str, list[str]] = {}  # the conclusion is a bare variable
         self.missing: dict[str, tuple[str, ...]] = {}  # variables no conclusion fixes
         for label in labels:
@@ -72,13 +73,35 @@ class ApplicableActions:
             if head in pattern.var_of_float:
                 self.wildcards.setdefault(typecode, []).append(label)
             else:
-                self.by_head.setdefault((typecode, head), []).append(label)
-        for group in (*self.by_head.values(), *self.wildcards.values()):
-            group.sort(key=self.order.__getitem__)
+                children = pattern.conclusion.children
+                first = "" if not children else (
+                    "*" if children[0].label in pattern.var_of_float else children[0].label)
+                self.by_head.setdefault((typecode, head, first), []).append(label)
+        self._merged: dict[tuple[str, str, str], list[str]] = {}
+        self._recent: dict[tuple[str, str], list[str]] = {}
+
+    def _candidates(self, typecode: str, tree: Any) -> list[str]:
+        """Labels whose conclusion can match ``tree`` at its top two levels, in order."""
+        first = tree.children[0].label if tree.children else ""
+        key = (typecode, tree.label, first)
+        found = self._merged.get(key)
+        if found is None:
+            found = (self.by_head.get(key, []) + self.by_head.get((typecode, tree.label, "*"), [])
+                     + self.wildcards.get(typecode, []))
+            found = self._merged[key] = sorted(set(found), key=self.order.__getitem__)
+        return found
 
     def labels(self, state: ProofState) -> list[str]:
-        """The indexed labels that apply to the first goal, in the index's order."""
-        return list(self.iter_labels(state))
+        """The indexed labels that apply to the first goal, in the index's order (the last
+        few answers are remembered: a policy asks again for a goal it just saw)."""
+        key = (state.theorem, state.goals[0].conclusion)
+        found = self._recent.get(key)
+        if found is None:
+            found = list(self.iter_labels(state))
+            if len(self._recent) >= 256:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = found
+        return list(found)
 
     def iter_labels(self, state: ProofState) -> Iterator[str]:
         """:meth:`labels`, lazily (a policy that needs only the first few stops early)."""
@@ -86,10 +109,8 @@ class ApplicableActions:
         tree = goal.data
         typecode = goal.conclusion.split(" ", 1)[0]
         limit = self.env.db.statements[state.theorem].index
-        found = self.by_head.get((typecode, tree.label), []) + self.wildcards.get(typecode, [])
-        found.sort(key=self.order.__getitem__)
         env = self.env
-        for label in found:
+        for label in self._candidates(typecode, tree):
             pattern = env.pattern(label)
             if pattern.statement.index >= limit:
                 continue  # only earlier statements may be used
