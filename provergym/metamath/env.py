@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from provergym.api import Goal, Hypothesis, InitError, Progress, ProofState, Proved, Rejected
 from provergym.metamath.database import Database, Statement, parse_database
@@ -56,19 +57,64 @@ def parse_action(text: str) -> Action:
     return Action(match.group(1), tuple(substitution))
 
 
-@dataclass(frozen=True, slots=True)
-class _Goal:
+class _Goal(NamedTuple):  # a tuple: immutable, and cheaper to build than a frozen dataclass
     typecode: str
     tree: Node
     text: str  # "typecode symbols"
     public: Goal  # what the ProofState shows, built once
 
 
+_text_of, _public_of = itemgetter(2), itemgetter(3)  # of a _Goal
+
+# Compiled pattern trees (see _match_program and _build_program).
+_VAR, _NODE, _TREE = 0, 1, 2
+
+
+def _match_program(tree: Node, var_of_float: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """``tree`` as a flat matching program: per node in pre-order, last child first (the
+    order in which a stack of target nodes pops them), ``(label, variable or None)``."""
+    program = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        var = var_of_float.get(node.label)
+        program.append((node.label, var))
+        if var is None:
+            stack.extend(node.children)
+    return tuple(program)
+
+
+def _build_program(tree: Node, var_of_float: dict[str, str]) -> tuple[tuple[int, Any, int], ...]:
+    """``tree`` as a flat instantiation program, in post-order: ``(_VAR, variable, 0)``
+    pushes its value, ``(_TREE, subtree, 0)`` a sub-tree without variables as it is, and
+    ``(_NODE, label, arity)`` replaces the top ``arity`` entries by a new node."""
+    program: list[tuple[int, Any, int]] = []
+
+    def walk(node: Node) -> bool:  # whether the sub-tree has variables
+        var = var_of_float.get(node.label)
+        if var is not None:
+            program.append((_VAR, var, 0))
+            return True
+        start = len(program)
+        has_vars = False
+        for child in node.children:
+            has_vars = walk(child) or has_vars
+        if has_vars:
+            program.append((_NODE, node.label, len(node.children)))
+        else:
+            del program[start:]
+            program.append((_TREE, node, 0))
+        return has_vars
+
+    walk(tree)
+    return tuple(program)
+
+
 class _Pattern:
     """A label compiled for backward application."""
 
     __slots__ = ("statement", "conclusion", "hyps", "var_of_float", "float_typecode",
-                 "variables", "disjoint")
+                 "variables", "disjoint", "match_program", "steps")
 
     def __init__(self, env: MetamathEnv, statement: Statement):
         db, grammar = env.db, env.grammar
@@ -102,13 +148,19 @@ class _Pattern:
                 self.hyps.append(("e", hyp.typecode,
                                   grammar.parse(hyp.typecode, hyp.body.split(), floats), template))
         self.disjoint = sorted(statement.disjoint)
+        self.match_program = _match_program(self.conclusion, self.var_of_float)
+        # What _apply does per hypothesis, precompiled: (None, variable, False, "") for a
+        # $f, else (build program, typecode, syntactic?, template).
+        self.steps = tuple([(None, hyp[1], False, "") if hyp[0] == "f" else
+                            (_build_program(hyp[2], self.var_of_float), hyp[1],
+                             hyp[1] in env.syntax_typecodes, hyp[3]) for hyp in self.hyps])
 
 
 class _Theorem:
     """What one theorem's proof may use."""
 
     __slots__ = ("statement", "floats", "essentials", "disjoint", "var_of_float",
-                 "hypotheses", "active_vars")
+                 "hypotheses", "active_vars", "opening")
 
     def __init__(self, env: MetamathEnv, statement: Statement):
         db = env.db
@@ -130,6 +182,43 @@ class _Theorem:
         self.var_of_float = {label: var for var, label in self.floats.items()}
         self.active_vars = frozenset(self.floats)
         self.disjoint = scope.disjoint if scope else frozenset()
+        self.opening: _Goal | None = None  # the statement as a goal, once open() built it
+
+
+def _match(program: tuple[tuple[str, str | None], ...], tree: Node,
+           sigma: dict[str, Node]) -> bool:
+    """Run a :func:`_match_program` on ``tree``, extending ``sigma``."""
+    stack = [tree]
+    pop, extend, bind = stack.pop, stack.extend, sigma.setdefault
+    for label, var in program:
+        node = pop()
+        if var is None:
+            if node.label != label:
+                return False
+            extend(node.children)  # same label: same arity
+        else:
+            bound = bind(var, node)
+            if bound is not node and bound != node:
+                return False
+    return True
+
+
+def _build(program: tuple[tuple[int, Any, int], ...], sigma: dict[str, Node]) -> Node:
+    """Run a :func:`_build_program` with ``sigma``."""
+    stack: list[Node] = []
+    push = stack.append
+    for kind, value, arity in program:
+        if kind == _VAR:
+            push(sigma[value])
+        elif kind == _TREE:
+            push(value)
+        elif arity == 1:
+            stack[-1] = Node(value, (stack[-1],))
+        else:
+            children = tuple(stack[-arity:])
+            del stack[-arity:]
+            push(Node(value, children))
+    return stack[0]
 
 
 # A step taken, for proof assembly: the label, and per hypothesis of the label either
@@ -201,20 +290,23 @@ class MetamathEnv:
 
     def _state(self, theorem: _Theorem, goals: tuple[_Goal, ...], trail: Any,
                rooted: bool) -> ProofState:
-        public = tuple([g.public for g in goals])
-        key = (theorem.statement.label, tuple([g.text for g in goals]))
+        public = tuple(map(_public_of, goals))
+        key = (theorem.statement.label, tuple(map(_text_of, goals)))
         return ProofState(theorem.statement.label, public, key, independent=True,
                           backend=self.name, data=(goals, trail, rooted))
 
     # -- the API ------------------------------------------------------------------------
     def open(self, theorem: str) -> ProofState:
         info = self.theorem(theorem)
-        statement = info.statement
-        try:
-            goal = self._goal(statement.typecode, statement.body.split(), info.floats,
-                              info.hypotheses)
-        except GrammarError as error:
-            raise InitError(f"{theorem}: its statement does not parse: {error}") from None
+        goal = info.opening
+        if goal is None:
+            statement = info.statement
+            try:
+                goal = self._goal(statement.typecode, statement.body.split(), info.floats,
+                                  info.hypotheses)
+            except GrammarError as error:
+                raise InitError(f"{theorem}: its statement does not parse: {error}") from None
+            info.opening = goal  # goals are immutable: every open() may share it
         return self._state(info, (goal,), None, True)
 
     def goal_state(self, theorem: str, goal: str) -> ProofState:
@@ -246,7 +338,7 @@ class MetamathEnv:
                 action = parse_action(action)
             except ValueError as error:
                 return Rejected(str(error))
-        info = self.theorem(state.theorem)
+        info = self._theorems.get(state.theorem) or self.theorem(state.theorem)
         goals, trail, rooted = state.data
         result = self._apply(info, goals[0], action)
         if isinstance(result, str):
@@ -278,20 +370,21 @@ class MetamathEnv:
             if label == info.statement.label:
                 return f"{label!r} is the theorem being proved"
             return f"{label!r} comes after {info.statement.label} in the database"
-        pattern = self.pattern(label)
+        pattern = self._patterns.get(label) or self.pattern(label)
         if isinstance(pattern, str):
             return pattern
         if statement.typecode != goal.typecode:
             return f"{label} proves a '{statement.typecode}' statement, the goal is '{goal.typecode}'"
         sigma: dict[str, Node] = {}
-        if not self.match_pattern(pattern, pattern.conclusion, goal.tree, sigma):
+        if not _match(pattern.match_program, goal.tree, sigma):
             return f"{label}'s conclusion does not unify with the goal"
+        text = self.grammar.text
         for var, expression in action.substitution:
             typecode = pattern.float_typecode.get(var)
             if typecode is None:
                 return f"{var!r} is not a variable of {label}"
             if var in sigma:
-                if self._text(sigma[var]) != expression:
+                if text(sigma[var]) != expression:
                     return (f"substitution {var} : {expression} contradicts the unifier "
                             f"({var} : {self._text(sigma[var])})")
                 continue
@@ -299,8 +392,8 @@ class MetamathEnv:
             if isinstance(tree, str):
                 return tree
             sigma[var] = tree
-        missing = [v for v in pattern.variables if v not in sigma]
-        if missing:
+        if len(sigma) < len(pattern.variables):  # sigma holds only the label's variables
+            missing = [v for v in pattern.variables if v not in sigma]
             return f"unbound variable(s) left: {', '.join(missing)} (give them as {{{{ var : expr }}}})"
         # $d: every pair the label requires must hold for the substituted expressions.
         if pattern.disjoint:
@@ -319,19 +412,18 @@ class MetamathEnv:
         new_goals: list[_Goal] = []
         proofs: list[Node | None] = []  # syntax trees; their proofs are made at assembly
         texts: list[str] | None = None  # each variable's printed value, followed by a space
-        for hyp in pattern.hyps:
-            if hyp[0] == "f":
-                proofs.append(sigma[hyp[1]])
+        for program, typecode, syntactic, template in pattern.steps:
+            if program is None:  # a $f: ``typecode`` is its variable
+                proofs.append(sigma[typecode])
                 continue
-            _, typecode, hyp_pattern, template = hyp
-            tree = self._instantiate(pattern, hyp_pattern, sigma)
-            if typecode in self.syntax_typecodes:
+            tree = _build(program, sigma)
+            if syntactic:
                 proofs.append(tree)  # a syntactic hypothesis: the grammar closes it
             else:
                 if texts is None:
                     texts = []
                     for var in pattern.variables:
-                        value = self._text(sigma[var])
+                        value = text(sigma[var])
                         texts.append(value + " " if value else "")
                 body = template.format(*texts).rstrip()
                 new_goals.append(self._make_goal(typecode, tree, info.hypotheses, body))
@@ -341,6 +433,8 @@ class MetamathEnv:
     def match_pattern(self, pattern: _Pattern, p: Node, t: Node, sigma: dict[str, Node]) -> bool:
         """Whether pattern tree ``p`` (of label ``pattern``) matches ``t``, extending ``sigma``
         (label variable -> sub-tree of ``t``); ``p`` is ``pattern.conclusion`` at the top."""
+        if p is pattern.conclusion:
+            return _match(pattern.match_program, t, sigma)
         var = pattern.var_of_float.get(p.label)
         if var is not None:
             bound = sigma.get(var)
@@ -356,12 +450,8 @@ class MetamathEnv:
         return True
 
     def _instantiate(self, pattern: _Pattern, p: Node, sigma: dict[str, Node]) -> Node:
-        var = pattern.var_of_float.get(p.label)
-        if var is not None:
-            return sigma[var]
-        if not p.children:
-            return p
-        return Node(p.label, tuple([self._instantiate(pattern, c, sigma) for c in p.children]))
+        """Pattern tree ``p`` with ``sigma`` substituted (_apply runs precompiled programs)."""
+        return _build(_build_program(p, pattern.var_of_float), sigma)
 
     def _variables(self, tree: Node, info: _Theorem) -> set[str]:
         found = set()
