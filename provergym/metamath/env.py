@@ -492,30 +492,31 @@ class MetamathEnv:
             entries.append(trail[0])
             trail = trail[1]
         entries.reverse()
-        position = 0
         out: list[str] = []
-
-        # Iterative pre-order rebuild: each entry's logical sub-goals are the next entries.
-        def build() -> None:
-            nonlocal position
-            work: list[Any] = [("entry",)]
-            while work:
-                item = work.pop()
-                if item[0] == "emit":
-                    out.append(item[1])
-                    continue
-                if item[0] == "syntax":
-                    out.extend(item[1].rpn())
-                    continue
-                if position >= len(entries):
-                    raise ProofError("the steps taken do not close every goal")
-                label, proofs = entries[position]
-                position += 1
-                work.append(("emit", label))
-                for proof in reversed(proofs):
-                    work.append(("entry",) if proof is None else ("syntax", proof))
-
-        build()
+        # Pre-order rebuild without recursion: each entry's logical sub-goals are the next
+        # entries; ``pending`` holds the entries whose hypotheses are not all emitted yet.
+        if not entries:
+            raise ProofError("the steps taken do not close every goal")
+        label, proofs = entries[0]
+        position = 1
+        remaining = iter(proofs)
+        pending: list[tuple[str, Any]] = []
+        while True:
+            for proof in remaining:
+                if proof is None:  # a logical sub-goal: the next entry proves it
+                    if position >= len(entries):
+                        raise ProofError("the steps taken do not close every goal")
+                    pending.append((label, remaining))
+                    label, proofs = entries[position]
+                    position += 1
+                    remaining = iter(proofs)
+                    break
+                out.extend(proof.rpn())
+            else:  # every hypothesis emitted: the label itself
+                out.append(label)
+                if not pending:
+                    break
+                label, remaining = pending.pop()
         if position != len(entries):
             raise ProofError("more steps than goals")
         return out

@@ -34,11 +34,13 @@ class Node:
     __slots__ = ("label", "children", "_hash", "_text", "_rpn")
 
     def __init__(self, label: str, children: tuple[Node, ...] = ()):
-        object.__setattr__(self, "label", label)
-        object.__setattr__(self, "children", children)
-        object.__setattr__(self, "_hash", hash((label, children)))
-        object.__setattr__(self, "_text", None)  # printed form, filled by Grammar.text
-        object.__setattr__(self, "_rpn", None)
+        # The slots' own setters (defined below the class): what object.__setattr__ does,
+        # without its attribute look-up; many trees are built per environment step.
+        _set_label(self, label)
+        _set_children(self, children)
+        _set_hash(self, hash((label, children)))
+        _set_text(self, None)  # printed form, filled by Grammar.text
+        _set_rpn(self, None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Node is immutable")
@@ -74,11 +76,16 @@ class Node:
                 found = tuple(parts)
             else:
                 found = (self.label,)
-            object.__setattr__(self, "_rpn", found)
+            _set_rpn(self, found)
         return found
 
     def size(self) -> int:
         return 1 + sum(child.size() for child in self.children)
+
+
+_set_label, _set_children = Node.label.__set__, Node.children.__set__  # type: ignore[attr-defined]
+_set_hash, _set_text, _set_rpn = (Node._hash.__set__, Node._text.__set__,  # type: ignore[attr-defined]
+                                  Node._rpn.__set__)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -191,7 +198,7 @@ class Grammar:
     def remember_text(self, tree: Node, text: str) -> None:
         """Cache a tree's printed form that the caller computed another way."""
         if tree._text is None:
-            object.__setattr__(tree, "_text", text)
+            _set_text(tree, text)
 
     def text(self, tree: Node) -> str:
         """The expression a tree derives, symbols joined by single spaces (cached)."""
@@ -204,7 +211,7 @@ class Grammar:
                 parts = [sym if slot < 0 else self.text(tree.children[slot])
                          for sym, slot in zip(rule.symbols, rule.slot_of)]
                 text = " ".join([part for part in parts if part])
-            object.__setattr__(tree, "_text", text)
+            _set_text(tree, text)
         return text
 
     def symbols_of(self, tree: Node) -> list[str]:

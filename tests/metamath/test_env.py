@@ -157,3 +157,65 @@ def test_goal_text_matches_its_syntax_tree():
                 break
             assert isinstance(result, Progress), (theorem.label, result)
             state = result.state
+
+
+def test_compiled_patterns_agree_with_the_trees():
+    """_apply runs flat programs compiled per label; the public match_pattern and
+    _instantiate on any pattern tree (hypotheses included) must give the same answers."""
+    import random
+
+    from provergym.metamath.grammar import Node
+
+    env = environment("set")
+
+    def match(pattern, p, t, sigma):  # the definition, on trees
+        var = pattern.var_of_float.get(p.label)
+        if var is not None:
+            return sigma.setdefault(var, t) == t
+        return p.label == t.label and all(match(pattern, pc, tc, sigma)
+                                          for pc, tc in zip(p.children, t.children))
+
+    def instantiate(pattern, p, sigma):
+        var = pattern.var_of_float.get(p.label)
+        if var is not None:
+            return sigma[var]
+        return Node(p.label, tuple(instantiate(pattern, c, sigma) for c in p.children))
+
+    rng = random.Random(3)
+    checked = 0
+    for theorem in rng.sample(env.db.theorems(), 30):
+        state = env.open(theorem.label)
+        for action in own_steps(env, theorem.label):
+            goal = state.goals[0].data
+            pattern = env.pattern(action.label) if action.label in env.db.statements else None
+            if pattern is not None and not isinstance(pattern, str) \
+                    and env.db.statements[action.label].kind in "ap":
+                for other in [goal, *[g.data for g in state.goals[1:]]]:
+                    fast, slow = {}, {}
+                    assert env.match_pattern(pattern, pattern.conclusion, other, fast) \
+                        == match(pattern, pattern.conclusion, other, slow)
+                    if fast == slow and len(fast) == len(pattern.variables):
+                        for hyp in pattern.hyps:
+                            if hyp[0] == "e":
+                                assert env._instantiate(pattern, hyp[2], fast) \
+                                    == instantiate(pattern, hyp[2], fast)
+                                checked += 1
+            result = env.step(state, action)
+            if isinstance(result, Proved):
+                break
+            state = result.state
+    assert checked > 50
+
+
+def test_assembly_of_steps_that_do_not_fit_is_an_error():
+    from provergym.metamath.kernel import ProofError
+
+    env = environment("demo0")
+    with pytest.raises(ProofError, match="do not close"):
+        env.assemble(None)
+    with pytest.raises(ProofError, match="do not close"):
+        env.assemble((("mp", (None, None)), None))  # two sub-goals, no steps for them
+    with pytest.raises(ProofError, match="more steps"):
+        env.assemble((("a2", ()), (("a2", ()), None)))
+    assert env.assemble((("a2", ()), (("a2", ()), (("mp", (None, None)), None)))) \
+        == ["a2", "a2", "mp"]
