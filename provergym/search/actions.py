@@ -25,11 +25,15 @@ unification, ``$d`` conditions and the order of statements again.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from provergym.api import ProofState
 from provergym.metamath.env import Action, parse_action
+
+# Match attempts of one completion search (see ApplicableActions._complete).
+MATCH_BUDGET = 64
 
 
 def hypotheses_stating(state: ProofState) -> list[str]:
@@ -52,14 +56,15 @@ def bound_by_conclusion(pattern: Any) -> set[str]:
 
 
 class ApplicableActions:
-    """Labels indexed by the head of their conclusion's syntax tree; ``labels`` is the
+    """Labels indexed by the top two levels of their conclusion's syntax tree (the head and
+    its children's heads, a variable matching anything); ``labels`` is the
     index's order (e.g. most used first), which :meth:`labels` keeps."""
 
     def __init__(self, env: Any, labels: Sequence[str]) -> None:
         self.env = env
         self.order = {label: i for i, label in enumerate(labels)}
-        # (typecode, head, head of the first child or "*" when that child is a variable)
-        self.by_head: dict[tuple[str, str, str], list[str]] = {}
+        # (typecode, head, the heads of its children, "*" for a child that is a variable)
+        self.by_head: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
         self.wildcards: dict[str, list[str]] = {}  # the conclusion is a bare variable
         self.missing: dict[str, tuple[str, ...]] = {}  # variables no conclusion fixes
         for label in labels:
@@ -73,22 +78,25 @@ class ApplicableActions:
             if head in pattern.var_of_float:
                 self.wildcards.setdefault(typecode, []).append(label)
             else:
-                children = pattern.conclusion.children
-                first = "" if not children else (
-                    "*" if children[0].label in pattern.var_of_float else children[0].label)
-                self.by_head.setdefault((typecode, head, first), []).append(label)
-        self._merged: dict[tuple[str, str, str], list[str]] = {}
+                shape = tuple("*" if c.label in pattern.var_of_float else c.label
+                              for c in pattern.conclusion.children)
+                self.by_head.setdefault((typecode, head, shape), []).append(label)
+        self._merged: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
         self._recent: dict[tuple[str, str], list[str]] = {}
 
     def _candidates(self, typecode: str, tree: Any) -> list[str]:
         """Labels whose conclusion can match ``tree`` at its top two levels, in order."""
-        first = tree.children[0].label if tree.children else ""
-        key = (typecode, tree.label, first)
+        heads = tuple(c.label for c in tree.children)
+        key = (typecode, tree.label, heads)
         found = self._merged.get(key)
         if found is None:
-            found = (self.by_head.get(key, []) + self.by_head.get((typecode, tree.label, "*"), [])
-                     + self.wildcards.get(typecode, []))
-            found = self._merged[key] = sorted(set(found), key=self.order.__getitem__)
+            found = list(self.wildcards.get(typecode, []))
+            for shape in itertools.product(*((h, "*") for h in heads)):
+                found += self.by_head.get((typecode, tree.label, shape), [])
+            found = sorted(set(found), key=self.order.__getitem__)
+            if len(self._merged) > 100_000:
+                self._merged.clear()
+            self._merged[key] = found
         return found
 
     def labels(self, state: ProofState) -> list[str]:
@@ -178,9 +186,13 @@ class ApplicableActions:
             return []
         results: list[str] = []
         seen: set[tuple[str, ...]] = set()
+        # Matching hypotheses against facts is a search with as many branches as facts per
+        # hypothesis; a label with many hypotheses in a theorem with many facts would make
+        # it explode, so each call gets a fixed number of match attempts.
+        budget = [MATCH_BUDGET]
 
         def search(index: int, sigma: dict[str, Any]) -> None:
-            if len(results) >= limit:
+            if len(results) >= limit or budget[0] <= 0:
                 return
             if index == len(hyps) or (not closing and all(v in sigma for v in missing)):
                 if not all(v in sigma for v in missing):
@@ -193,6 +205,7 @@ class ApplicableActions:
             typecode, hyp_tree = hyps[index]
             for fact_typecode, fact_tree in facts:
                 if fact_typecode == typecode:
+                    budget[0] -= 1
                     extended = dict(sigma)
                     if env.match_pattern(pattern, hyp_tree, fact_tree, extended):
                         search(index + 1, extended)
