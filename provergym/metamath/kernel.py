@@ -519,18 +519,12 @@ class Kernel:
 
     def _check_disjoint(self, theorem: Statement, frame: Frame, bodies: tuple[str, ...],
                         codes: list[str], steps: Iterator) -> None:
-        variables_of = self._variables_of
         dv = theorem.scope.disjoint if theorem.scope else theorem.disjoint
         allowed = self._symmetric.get(dv)
         if allowed is None:
             allowed = self._symmetric[dv] = {*dv, *((y, x) for x, y in dv)}
         for i, j in frame.disjoint:
-            left = variables_of.get(bodies[i])
-            if left is None:
-                left = self._variables_in(bodies[i])
-            right = variables_of.get(bodies[j])
-            if right is None:
-                right = self._variables_in(bodies[j])
+            left, right = self._body_variables(bodies[i]), self._body_variables(bodies[j])
             for x in left:
                 for y in right:
                     if (x, y) not in allowed:
@@ -545,6 +539,11 @@ class Kernel:
                             f"$d {x} {y} after substitution, which {theorem.label} "
                             "does not have")
 
+    def _body_variables(self, body: str):
+        """The variables of a substituted expression (cached per expression)."""
+        found = self._variables_of.get(body)
+        return found if found is not None else self._variables_in(body)
+
     def _disjoint_ok(self, theorem: Statement, frame: Frame, bodies: tuple[str, ...]) -> bool:
         """Whether ``frame``'s ``$d`` pairs hold after substituting ``bodies``: every variable
         of one substitution must be ``$d`` (in ``theorem``'s scope, dummies included) with
@@ -553,14 +552,8 @@ class Kernel:
         disjoint_with = self._disjoint_with.get(dv)
         if disjoint_with is None:
             disjoint_with = self._disjoint_with[dv] = _disjoint_map(dv)
-        variables_of = self._variables_of
         for i, j in frame.disjoint:
-            left = variables_of.get(bodies[i])
-            if left is None:
-                left = self._variables_in(bodies[i])
-            right = variables_of.get(bodies[j])
-            if right is None:
-                right = self._variables_in(bodies[j])
+            left, right = self._body_variables(bodies[i]), self._body_variables(bodies[j])
             for x in left:
                 if not disjoint_with.get(x, _NOTHING).issuperset(right):
                     return False

@@ -58,7 +58,18 @@ def training_label_counts(db: Any, theorems: Iterable[str], syntax_typecodes: It
     return counts
 
 
-class FrequencyPolicy:
+class _ClosesInOneStep:
+    """For ``SearchConfig.close_in_one_step``: the steps that close a new goal outright,
+    in the index's order (for the model too: no model call is spent on them)."""
+
+    candidates: ApplicableActions
+
+    def closing(self, state: ProofState) -> list[str]:
+        return [a for _, a in self.candidates.closing_actions(
+            state, self.candidates.labels(state), 4)]
+
+
+class FrequencyPolicy(_ClosesInOneStep):
     """Metamath, no model: applicable actions (:class:`ApplicableActions`), labels ranked
     by their use in training proofs; a label's completions share its probability."""
 
@@ -73,11 +84,6 @@ class FrequencyPolicy:
 
     def logprob(self, label: str) -> float:
         return math.log((self.counts.get(label, 0) + 1) / self.total)
-
-    def closing(self, state: ProofState) -> list[str]:
-        """Steps that close the first goal outright, most used labels first."""
-        return [a for _, a in self.candidates.closing_actions(
-            state, self.candidates.labels(state), 4)]
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         out = [(label, 0.0) for label in hypotheses_stating(state)]
@@ -96,18 +102,13 @@ class FrequencyPolicy:
         return (out + sorted(rest, key=lambda pair: -pair[1]))[:n]
 
 
-class UniformPolicy:
+class UniformPolicy(_ClosesInOneStep):
     """Metamath, no model: applicable actions in a random order, all equally likely."""
 
     def __init__(self, env: Any, labels: Sequence[str], seed: int = 0,
                  per_label: int = 2) -> None:
         self.seed, self.per_label = seed, per_label
         self.candidates = ApplicableActions(env, list(labels))
-
-    def closing(self, state: ProofState) -> list[str]:
-        """Steps that close the first goal outright."""
-        return [a for _, a in self.candidates.closing_actions(
-            state, self.candidates.labels(state), 4)]
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         labels = self.candidates.labels(state)
@@ -224,7 +225,7 @@ class ModelPolicy:
 DEFAULT_RETRIEVAL_WEIGHT = 0.5
 
 
-class MetamathModelPolicy:
+class MetamathModelPolicy(_ClosesInOneStep):
     """The trained model ranks the applicable actions (GPT-f's policy, constrained to
     steps that can apply). As in the baselines, a hypothesis stating the goal comes first,
     then the steps that close the goal outright (:meth:`ApplicableActions.closing`), here
@@ -291,11 +292,6 @@ class MetamathModelPolicy:
                                          + (1 - w) * math.exp(lp), 1e-300))
                      for label, lp in model.items()}  # w = 1: retrieval alone
         return model, dict(zip(labels, raw))
-
-    def closing(self, state: ProofState) -> list[str]:
-        """Steps that close the first goal outright (in index order: no model call)."""
-        return [a for _, a in self.candidates.closing_actions(
-            state, self.candidates.labels(state), 4)]
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         out = [(label, 0.0) for label in hypotheses_stating(state)]
