@@ -162,15 +162,7 @@ class Policy:
         new_tokens = output[:, ids.shape[1]:].tolist()
         results = []
         for index, goal in enumerate(goals):
-            actions: list[str] = []
-            for tokens in new_tokens[index * per_goal:(index + 1) * per_goal]:
-                if self.tokenizer.eos_token_id not in tokens:
-                    continue  # ran out of room: not a whole action
-                tokens = tokens[: tokens.index(self.tokenizer.eos_token_id)]
-                text = " ".join(self.tokenizer.decode(tokens, skip_special_tokens=True).split())
-                well_formed = self.task.well_formed is None or self.task.well_formed(text)
-                if text and well_formed and text not in actions:
-                    actions.append(text)
+            actions = self._actions(new_tokens[index * per_goal:(index + 1) * per_goal])
             scores = self.score(goal, actions)
             ranked = sorted(zip(actions, scores), key=lambda pair: -pair[1])
             results.append(ranked[:n])
@@ -240,20 +232,23 @@ class Policy:
                 num_beams=n, num_return_sequences=n, do_sample=False, early_stopping=True,
                 length_penalty=0.0)
         new_tokens = output[:, ids.shape[1]:].tolist()
-        results = []
-        for index, prefix in enumerate(prefixes):
-            texts: list[str] = []
-            for tokens in new_tokens[index * n:(index + 1) * n]:
-                if self.tokenizer.eos_token_id not in tokens:
-                    continue
-                tokens = tokens[: tokens.index(self.tokenizer.eos_token_id)]
-                rest = self.tokenizer.decode(tokens, skip_special_tokens=True)
-                text = " ".join(f"{prefix} {rest}".split())
-                well_formed = self.task.well_formed is None or self.task.well_formed(text)
-                if well_formed and text not in texts:
-                    texts.append(text)
-            results.append(texts)
-        return results
+        return [self._actions(new_tokens[index * n:(index + 1) * n], prefix)
+                for index, prefix in enumerate(prefixes)]
+
+    def _actions(self, rows: Sequence[list[int]], prefix: str = "") -> list[str]:
+        """The distinct, whole (eos reached) and well-formed action texts among generated
+        token rows, each after ``prefix``, in the order generated."""
+        eos = self.tokenizer.eos_token_id
+        texts: list[str] = []
+        for tokens in rows:
+            if eos not in tokens:
+                continue  # ran out of room: not a whole action
+            rest = self.tokenizer.decode(tokens[: tokens.index(eos)], skip_special_tokens=True)
+            text = " ".join(f"{prefix} {rest}".split())
+            well_formed = self.task.well_formed is None or self.task.well_formed(text)
+            if text and well_formed and text not in texts:
+                texts.append(text)
+        return texts
 
     # ------------------------------------------------------------------ options
 

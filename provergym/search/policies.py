@@ -268,13 +268,14 @@ class MetamathModelPolicy(_ClosesInOneStep):
             raise ValueError(f"{model_dir}: retrieval_weight needs a model trained with hints "
                              "(it has no retriever)")
         self.retrieval_weight = retrieval_weight
+        self.vocab = self.model.tokenizer.get_vocab()  # read per expansion: built once
 
     def label_logprobs(self, state: ProofState,
                        labels: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
         """log p(label | goal), renormalised over ``labels`` (labels the vocabulary lacks
         share the unknown token's probability), and the model's raw first-token figure."""
         raw = self.model.first_token_logprobs(state, labels)
-        vocab = self.model.tokenizer.get_vocab()
+        vocab = self.vocab
         unknown = sum(1 for label in labels if label not in vocab)
         adjusted = [lp if label in vocab else lp - math.log(unknown)
                     for label, lp in zip(labels, raw)]
