@@ -1,6 +1,10 @@
 """Verify all of set.mm with our kernel and with metamath-exe, side by side.
 
 Usage: python3 benchmarks/mm_verify.py [--database PATH] [--jobs 2] [--repeat 3]
+                                        [--baseline GIT_REV]
+
+``--baseline`` also runs the kernel of an earlier commit (extracted with ``git archive``)
+in the same rounds, so a change is measured side by side with what it replaces.
 
 Each repetition runs both, alternating which goes first, so both see the same machine
 load; the figures are wall times of whole processes (start-up and exit included), with
@@ -20,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -71,6 +76,8 @@ def main() -> int:
     parser.add_argument("--database", default="/usr/share/metamath/databases/set.mm")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", metavar="GIT_REV",
+                        help="also run this commit's kernel, in the same rounds")
     args = parser.parse_args()
     metamath = shutil.which("metamath")
     if metamath is None:
@@ -82,17 +89,36 @@ def main() -> int:
     exe = [metamath, f"read {os.path.basename(database)}", "verify proof *", "exit"]
     ours = [sys.executable, "-m", "provergym.cli", "mm", "verify", database,
             "--jobs", str(args.jobs)]
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     walls: dict[str, list[float]] = {"metamath-exe": [], "provergym": []}
+    with tempfile.TemporaryDirectory() as baseline_dir:
+        if args.baseline:
+            archive = subprocess.run(["git", "-C", repo, "archive", args.baseline, "provergym",
+                                      "corpora", "agents"], capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", baseline_dir], input=archive.stdout, check=True)
+            walls[f"baseline {args.baseline}"] = []
+        code = _rounds(args, exe, ours, database, repo, baseline_dir, walls)
+    return code
+
+
+def _rounds(args: argparse.Namespace, exe: list[str], ours: list[str], database: str,
+            repo: str, baseline_dir: str, walls: dict[str, list[float]]) -> int:
     parse_times, verify_times, peaks = [], [], []
     for rep in range(args.repeat):
-        order = ["metamath-exe", "provergym"] if rep % 2 == 0 else ["provergym", "metamath-exe"]
+        order = list(walls) if rep % 2 == 0 else list(reversed(walls))
         for name in order:
-            if name == "metamath-exe":
+            if name.startswith("baseline"):
+                wall, _, output, code = run_sampled(ours, cwd=baseline_dir)
+                if code != 0 or SUMMARY.search(output) is None:
+                    print(output[-2000:], file=sys.stderr)
+                    return 1
+                print(f"  {name}  {wall:6.2f} s", flush=True)
+            elif name == "metamath-exe":
                 wall, _, output, code = run_sampled(exe, cwd=os.path.dirname(database))
                 errors = metamath_errors(output)
                 print(f"  metamath-exe  {wall:6.2f} s  ({errors} ?Error lines)", flush=True)
             else:
-                wall, peak, output, code = run_sampled(ours)
+                wall, peak, output, code = run_sampled(ours, cwd=repo)
                 match = SUMMARY.search(output)
                 if code != 0 or match is None:
                     print(output[-2000:], file=sys.stderr)
@@ -109,6 +135,11 @@ def main() -> int:
     print(f"{'':14} {'min':>7} {'median':>7}")
     for name, values in walls.items():
         print(f"{name:14} {min(values):6.2f}s {statistics.median(values):6.2f}s")
+    for name, values in walls.items():
+        if name.startswith("baseline"):
+            ratios = [o / b for o, b in zip(walls["provergym"], values)]
+            print(f"ratio provergym / {name}: {min(walls['provergym']) / min(values):.2f}x "
+                  f"(min/min), {statistics.median(ratios):.2f}x (median of per-run ratios)")
     print(f"{'parse':14} {min(parse_times):6.2f}s {statistics.median(parse_times):6.2f}s")
     print(f"{'verify':14} {min(verify_times):6.2f}s {statistics.median(verify_times):6.2f}s")
     ratio_min = min(walls["provergym"]) / min(walls["metamath-exe"])

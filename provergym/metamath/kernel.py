@@ -14,9 +14,11 @@ Data layout (what makes it fast; measured on set.mm):
   ``zip(*args)`` splits the popped entries into typecodes (checked with one tuple
   comparison) and bodies (fed straight to ``format``); typecodes are interned, so the
   unrolled syntax steps compare them by identity;
-- a proof runs as compressed *codes* (normal proofs are numbered the same way): one dict
-  maps each code to what it does, a pushed entry (a tuple), a frame to apply (a list) or
-  ``Z``, and ``Z`` adds the saved entry to that dict under the next number;
+- a proof runs as compressed *numbers* (normal proofs are numbered the same way): the
+  letters of many compressed proofs are decoded at once, vectorised with numpy (5x the
+  regex split), into ints that index one list, ``Z`` at 0, then what each table entry
+  does, a pushed entry (a tuple) or a frame to apply (a list); ``Z`` appends the saved
+  entry to that list, so it gets the next number;
 - two loops run proofs: a fast one that only accepts or rejects (syntax frames with 1 to 3
   ``$f`` hypotheses unrolled, no step counting), and the reference loop, run only on a
   rejected proof, which makes the same checks one step at a time and says which step
@@ -26,26 +28,25 @@ Data layout (what makes it fast; measured on set.mm):
 
 from __future__ import annotations
 
+import functools
 import gc
 import mmap
 import os
 import pickle
 import re
+import select
 import signal
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import NamedTuple
 
 from provergym.metamath.database import Database, Statement
 
 COMPRESSED_STEP = re.compile(r"[U-Y]*[A-T]|Z|\?")
 _find_codes = COMPRESSED_STEP.findall
-# The fast loop's split: every character but the leading digits U-Y ends a code, so no
-# character is skipped, and a code that is not a number, Z or ? is looked up in vain.
-# (Lookup keys end in A-T or are Z, so a number cut short at the end is not found either.)
-_split_codes = re.compile(r"[U-Y]*.", re.S).findall
 
 
 class ProofError(Exception):
@@ -109,6 +110,57 @@ def compressed_number(code: str) -> int:
     for char in code[:-1]:
         number = number * 5 + (ord(char) - 84)  # U=1 .. Y=5
     return number * 20 + (ord(code[-1]) - 64)  # A=1 .. T=20
+
+
+# The fast loop's decoding of compressed letters into numbers, vectorised: every character
+# but the leading digits U-Y ends a code, so no character is skipped. A-T end a number, Z
+# is 0, and anything else that ends a code (?, a bad character, Z or ? after leading
+# digits) is BAD, a number beyond any table, so the fast loop's lookup fails on it.
+BAD = 1 << 40
+MAX_LEADING = 10  # more leading digits than this: a number beyond any table (BAD)
+_ENDS_IN_LEADING = frozenset("UVWXY")
+
+
+@functools.cache
+def _decoding_tables():
+    """numpy and its tables, imported on first use: with two jobs, the first worker
+    imports it while the parse goes on."""
+    import numpy as np
+
+    final = np.full(256, BAD, dtype=np.int64)
+    final[65:85] = np.arange(1, 21)  # A..T
+    final[ord("Z")] = 0
+    leading = np.zeros(256, dtype=np.int64)
+    leading[85:90] = np.arange(1, 6)  # U..Y
+    powers = 5.0 ** np.arange(MAX_LEADING)  # exact in float64 (bincount's weights)
+    return np, final, leading, powers
+
+
+def decode_numbers(proofs: Sequence[str]) -> list[list[int]]:
+    """The numbers of the codes of each compressed proof in ``proofs`` (letters only, no
+    spaces): ``Z`` is 0, a code that is not a number or ``Z`` is :data:`BAD`, and so is a
+    number cut short at the end. One vectorised pass over all of them."""
+    np, final_of, leading_of, powers = _decoding_tables()
+    # A proof ending in leading digits gets a bad character, so they stay its own.
+    texts = [text + "!" if text[-1:] in _ENDS_IN_LEADING else text for text in proofs]
+    chars = np.frombuffer("".join(texts).encode("latin-1", "replace"), dtype=np.uint8)
+    leading = leading_of[chars]
+    ends = leading == 0
+    where_ends = np.flatnonzero(ends)
+    numbers = final_of[chars[where_ends]]
+    digits = np.flatnonzero(~ends)
+    if len(digits):
+        code = np.cumsum(ends)[digits]  # each leading digit's code: the codes ended before
+        power = where_ends[code] - digits - 1
+        weights = leading[digits] * powers[np.minimum(power, MAX_LEADING - 1)]
+        values = np.bincount(code, weights=weights, minlength=len(numbers)).astype(np.int64)
+        too_long = np.bincount(code, weights=power >= MAX_LEADING, minlength=len(numbers)) > 0
+        prefixed = values > 0
+        numbers = np.where(prefixed & (numbers > 0) & (numbers < BAD) & ~too_long,
+                           values * 20 + numbers, np.where(prefixed, BAD, numbers))
+    flat = numbers.tolist()
+    bounds = np.searchsorted(where_ends, np.cumsum([len(t) for t in texts])).tolist()
+    return [flat[start:end] for start, end in zip([0, *bounds], bounds)]
 
 
 # -- frames ------------------------------------------------------------------------------
@@ -287,10 +339,43 @@ class Kernel:
     # -- checking -----------------------------------------------------------------------
     def verify(self, label: str) -> None:
         """Raise :class:`ProofError` unless ``label``'s proof proves its statement."""
+        theorem = self._theorem(label)
+        self._run(theorem, *self._program(theorem))
+
+    def _theorem(self, label: str) -> Statement:
         theorem = self.statements[label]
         if theorem.kind != "p":
             raise ProofError(f"{label!r} is a ${theorem.kind}, not a $p")
-        self._run(theorem, *self._program(theorem))
+        return theorem
+
+    def verify_many(self, labels: Sequence[str]) -> Iterator[tuple[str, Exception | None]]:
+        """Check the proofs of ``labels`` and yield ``(label, None)`` for each proof that
+        checks, ``(label, error)`` for each that does not: a :class:`ProofError`, or any
+        other exception, a kernel bug that must still never pass a proof. The compressed
+        proofs of a batch are decoded together, in one vectorised pass."""
+        for start in range(0, len(labels), VERIFY_BATCH):
+            batch = labels[start:start + VERIFY_BATCH]
+            programs: dict[str, tuple] = {}
+            errors: dict[str, Exception] = {}
+            for label in batch:
+                try:
+                    theorem = self._theorem(label)
+                    programs[label] = (theorem, *self._program(theorem))
+                except Exception as error:  # noqa: BLE001 - reported, never passed
+                    errors[label] = error
+            compressed = [label for label, program in programs.items() if program[3] is None]
+            decoded = dict(zip(compressed, decode_numbers([programs[label][2]
+                                                           for label in compressed])))
+            for label in batch:
+                error = errors.get(label)
+                if error is None:
+                    theorem, table, letters, numbers = programs[label]
+                    try:
+                        self._run(theorem, table, letters,
+                                  decoded[label] if numbers is None else numbers)
+                    except Exception as failure:  # noqa: BLE001 - reported, never passed
+                        error = failure
+                yield label, error
 
     def verify_normal(self, label: str, proof: Sequence[str]) -> None:
         """Check a proof given as a list of labels (normal format, no ``?``) for the
@@ -301,7 +386,10 @@ class Kernel:
             raise ProofError(f"{label!r} is a ${theorem.kind}, not an assertion")
         self._run(theorem, *self._normal(theorem, list(proof)))
 
-    def _program(self, theorem: Statement) -> tuple[list, str]:
+    def _program(self, theorem: Statement) -> tuple[list, str | None, list[int] | None]:
+        """What running ``theorem``'s proof needs: the table of what its labels do, and its
+        codes, as compressed letters (a compressed proof: numbers still to decode) or as
+        numbers (a normal proof: letters made only if it fails)."""
         proof = theorem.proof or ""
         head, close, rest = proof.partition(")")
         labels = head.split()
@@ -311,7 +399,7 @@ class Kernel:
             return self._compressed_parts(theorem, labels[1:], rest)
         return self._compressed(theorem, proof.split())
 
-    def _normal(self, theorem: Statement, tokens: list[str]) -> tuple[list, str]:
+    def _normal(self, theorem: Statement, tokens: list[str]) -> tuple[list, None, list[int]]:
         """A normal proof as a table of its distinct labels and the codes citing them."""
         if not tokens:
             raise ProofError("empty proof")
@@ -321,11 +409,10 @@ class Kernel:
         for token in tokens:
             if token not in number_of:
                 number_of[token] = len(number_of) + 1
-        table = self._table(theorem, list(number_of))
-        codes = _codes_upto(len(table))
-        return table, "".join([codes[number_of[token]] for token in tokens])
+        return self._table(theorem, list(number_of)), None, list(map(number_of.__getitem__,
+                                                                      tokens))
 
-    def _compressed(self, theorem: Statement, tokens: list[str]) -> tuple[list, str]:
+    def _compressed(self, theorem: Statement, tokens: list[str]) -> tuple[list, str, None]:
         """A compressed proof's table (mandatory hypotheses, then its labels) and letters."""
         try:
             close = tokens.index(")")
@@ -334,7 +421,7 @@ class Kernel:
         return self._compressed_parts(theorem, tokens[1:close], " ".join(tokens[close + 1:]))
 
     def _compressed_parts(self, theorem: Statement, labels: list[str], rest: str
-                          ) -> tuple[list, str]:
+                          ) -> tuple[list, str, None]:
         """The table and letters of a compressed proof: ``labels`` between the parentheses
         and the text after them."""
         mandatory = theorem.hypotheses
@@ -345,34 +432,39 @@ class Kernel:
         letters = "".join(rest.split())
         if not letters:
             raise ProofError("compressed proof has no steps")
-        return table, letters
+        return table, letters, None
 
-    def _run(self, theorem: Statement, table: list, letters: str) -> None:
-        """Run a proof: code n <= len(table) does what ``table[n - 1]`` says; ``Z`` saves
-        the top of the stack as the next number. The fast loop only accepts or rejects; a
+    def _run(self, theorem: Statement, table: list, letters: str | None,
+             numbers: list[int] | None = None) -> None:
+        """Run a proof: number n <= len(table) does what ``table[n - 1]`` says; ``Z`` (0)
+        saves the top of the stack as the next number. Either the letters or the numbers
+        may be missing (see :meth:`_program`). The fast loop only accepts or rejects; a
         rejected proof is run again by :meth:`_explain`, which says why."""
+        if numbers is None:
+            assert letters is not None
+            numbers = decode_numbers([letters])[0]
         try:
-            self._fast(theorem, table, letters)
+            self._fast(theorem, table, numbers)
             return
         except Exception:  # noqa: BLE001 - any surprise in the fast loop is a rejection
             pass
+        if letters is None:  # numbered by us: every one is Z or a valid code
+            codes = _codes_upto(max(numbers))
+            letters = "".join(["Z" if n == 0 else codes[n] for n in numbers])
         self._explain(theorem, table, letters)
         raise ProofError("internal error: the fast loop rejected a proof that the explaining "
                          "loop accepts")
 
-    def _fast(self, theorem: Statement, table: list, letters: str) -> None:
+    def _fast(self, theorem: Statement, table: list, numbers: list[int]) -> None:
         """Accept the proof or raise (anything): the hot loop, with no bookkeeping for
-        error messages. Every check of :meth:`_explain` is made here too."""
-        codes = _split_codes(letters)  # a bad code is not in ``lookup``: rejected below
-        n_table = len(table)
-        numbers = _codes_upto(n_table + len(codes) + 1)
-        lookup: dict = dict(zip(numbers[1:n_table + 1], table))
-        lookup["Z"] = _Z
-        next_saved = n_table + 1
+        error messages. Every check of :meth:`_explain` is made here too. A bad number
+        (BAD, or beyond the entries so far) fails the lookup: an IndexError."""
+        lookup: list = [_Z, *table]
+        save = lookup.append
         stack: list[tuple[str, str]] = []
         push, pop = stack.append, stack.pop
-        # map() is lazy: a code saved by Z is in ``lookup`` by the time it is cited.
-        for step in map(lookup.get, codes):
+        # map() is lazy: an entry saved by Z is in ``lookup`` by the time it is cited.
+        for step in map(lookup.__getitem__, numbers):
             kind = step.__class__
             if kind is tuple:  # a hypothesis, a saved entry, or an assertion without hypotheses
                 push(step)
@@ -416,11 +508,8 @@ class Kernel:
                     if disjoint and not self._disjoint_ok(theorem, frame, bodies):
                         raise _Rejected
                     push((typecode, fill(*bodies)))
-            elif step is _Z:
-                lookup[numbers[next_saved]] = stack[-1]
-                next_saved += 1
-            else:  # None: a bad code, a number beyond the table, or ?
-                raise _Rejected
+            else:  # _Z
+                save(stack[-1])
         if len(stack) != 1 or stack[0][1] != theorem.body or stack[0][0] != theorem.typecode:
             raise _Rejected
 
@@ -571,7 +660,10 @@ class Kernel:
         """The proof as a list of steps: a hypothesis entry ``(typecode, body)``, a
         :class:`Frame`, ``("Z",)`` to save the top of the stack (compressed proofs), or an
         ``int`` k meaning "push saved entry k". Checks labels, not the proof itself."""
-        table, letters = self._program(theorem)
+        table, letters, numbers = self._program(theorem)
+        if letters is None:
+            codes = _codes_upto(len(table))
+            letters = "".join([codes[n] for n in numbers or ()])
         tokens = (theorem.proof or "").split()
         if tokens[0] == "(":
             labels = [*theorem.hypotheses, *tokens[1:tokens.index(")")]]
@@ -608,21 +700,22 @@ class Kernel:
             if key not in number_of:
                 number_of[key] = len(table) + 1
                 table.append(item)
-        codes = _codes_upto(len(table) + len(steps) + 1)
-        letters = []
+        numbers = []
         for step in steps:
             if step.__class__ is Frame:
-                letters.append(codes[number_of["frame", step.label]])
+                numbers.append(number_of["frame", step.label])
             elif step.__class__ is tuple and len(step) == 2:
-                letters.append(codes[number_of["entry", step]])
+                numbers.append(number_of["entry", step])
             elif step.__class__ is tuple:
-                letters.append("Z")
+                numbers.append(0)  # Z
             else:
-                letters.append(codes[len(table) + 1 + step])
-        self._run(theorem, table, "".join(letters))
+                numbers.append(len(table) + 1 + step)
+        self._run(theorem, table, None, numbers)
 
 
 _NOTHING: frozenset[str] = frozenset()
+VERIFY_BATCH = 256  # proofs decoded together by Kernel.verify_many
+CLAIM_BLOCK = 16  # early theorems claimed at a time while verifying during the parse
 
 
 def _disjoint_map(pairs: frozenset[tuple[str, str]]) -> dict[str, frozenset[str]]:
@@ -638,12 +731,12 @@ def _check_many(db: Database, labels: Iterable[str], kernel: Kernel | None = Non
                 ) -> list[Failure]:
     kernel = kernel or Kernel(db)
     failures = []
-    for label in labels:
-        try:
-            kernel.verify(label)
-        except ProofError as error:
+    for label, error in kernel.verify_many(list(labels)):
+        if error is None:
+            continue
+        if isinstance(error, ProofError):
             failures.append(_failure(db, label, str(error), isinstance(error, IncompleteProof)))
-        except Exception as error:  # a kernel bug must still never pass a proof
+        else:  # a kernel bug must still never pass a proof
             failures.append(_failure(db, label, f"internal error: {error!r}", False))
     return failures
 
@@ -723,12 +816,7 @@ def _check_parallel(db: Database, labels: list[str], jobs: int,
 
 
 # -- verifying while parsing ---------------------------------------------------------------
-# Verifying a proof costs about this many times more per character of proof text than
-# parsing costs per character of the file (set.mm, 2026-11-21: 10 s of CPU for 24.5 M
-# proof characters, 1.6 s for 41 M file characters). Only the fork point depends on it,
-# and the split of the work adjusts itself anyway (see parse_and_verify).
-VERIFY_TO_PARSE_COST = 10.0
-MIN_EARLY_THEOREMS = 200  # fewer are not worth a fork
+MIN_EARLY_THEOREMS = 200  # fewer theorems are not worth a fork
 
 
 def parse_and_verify(path: str | os.PathLike[str], jobs: int = 1, progress: bool = False
@@ -736,11 +824,15 @@ def parse_and_verify(path: str | os.PathLike[str], jobs: int = 1, progress: bool
     """Parse ``path`` and check every proof; return the database, the report and the
     seconds spent parsing. Raises :class:`MetamathError` like :func:`parse_database`.
 
-    With ``jobs == 2`` the two overlap: once the theorems parsed so far hold about as much
-    work as what is left (the rest of the parse and the later proofs), a worker is forked
-    that checks them from the last one backwards, while this process parses on, checks
-    the later proofs, then the early ones from the first one forwards; a flag per early
-    theorem, in shared memory, makes the two stop where they meet. A theorem the worker
+    With ``jobs == 2`` the two overlap, as a relay: while this process parses, a worker
+    forked at a checkpoint checks the theorems parsed so far (a proof cites only earlier
+    statements, so the half-parsed database it inherits is enough); when it is done, the
+    next one is forked for the theorems parsed since. Each takes about six times as long
+    to check as to parse, so there are a few workers, and the second core is busy from
+    the first checkpoint with MIN_EARLY_THEOREMS theorems on. After the parse, this
+    process checks the theorems no worker took, then those of the worker still running,
+    from its first forwards while that worker goes from its last backwards; a flag per
+    theorem, in shared memory, makes the two stop where they meet. A theorem a worker
     rejects is checked again here, with the whole database, for the exact message. With
     ``jobs > 2`` (or 1) the proofs are checked after the parse by :func:`verify_database`
     (``progress`` is its tqdm bar; the overlapped run shows none).
@@ -754,104 +846,134 @@ def parse_and_verify(path: str | os.PathLike[str], jobs: int = 1, progress: bool
         return db, verify_database(db, jobs=jobs, progress=progress), parsed - start
     enabled = gc.isenabled()
     gc.disable()  # millions of objects and no cycles: the collector only costs time
-    split = _Overlap()
+    relay = _Relay()
     try:
-        db = parse_database(path, split.checkpoint)
+        db = parse_database(path, relay.checkpoint)
         parsed = time.perf_counter()
-        failures = split.finish(db)
+        failures = relay.finish(db)
     finally:
-        split.abandon()
+        relay.abandon()
         if enabled:
             gc.enable()
     report = VerifyReport(len(db.theorems()), tuple(failures), time.perf_counter() - parsed)
     return db, report, parsed - start
 
 
-class _Overlap:
-    """The fork-while-parsing plan of :func:`parse_and_verify` (two processes)."""
+class _Worker(NamedTuple):
+    pid: int
+    read_end: int  # where its rejected labels come from
+    labels: list[str]  # its theorems
+    claimed: mmap.mmap  # one byte per theorem, shared: 1 once some process took it
+
+
+class _Relay:
+    """The workers of :func:`parse_and_verify` with two jobs: one at a time, each forked
+    for the theorems parsed since the previous one was forked."""
 
     def __init__(self) -> None:
-        self.started = time.process_time()
-        self.proof_chars = 0  # proof text of the theorems seen so far
-        self.seen = 0  # how many of them
-        self.pid: int | None = None
-        self.early: list[str] = []  # the theorems handed to the worker
-        self.claimed: mmap.mmap | None = None  # one byte per early theorem: 1 once taken
-        self.read_end = -1
+        self.handed = 0  # theorems (in parse order) handed to workers so far
+        self.worker: _Worker | None = None  # the one running now
+        self.rejected: set[str] = set()  # rejected by the workers done so far
+        self.died: list[str] = []  # the theorems of workers that died: checked here
+
+    @property
+    def pid(self) -> int | None:
+        return self.worker.pid if self.worker else None
+
+    def _done(self) -> bool:
+        """Whether the running worker has finished (it writes at the end, or dies)."""
+        assert self.worker is not None
+        return bool(select.select([self.worker.read_end], [], [], 0)[0])
 
     def checkpoint(self, db: Database, theorems: list[Statement], done: int,
                    total: int) -> None:
-        if self.pid is not None:
-            return
-        self.proof_chars += sum([len(t.proof or "") for t in theorems[self.seen:]])
-        self.seen = len(theorems)
-        # In units of parse time per character: the worker's share, and what is left here
-        # (the rest of the file, and later proofs as dense as the early ones).
-        early = VERIFY_TO_PARSE_COST * self.proof_chars
-        rest = (total - done) * (1.0 + VERIFY_TO_PARSE_COST * self.proof_chars / done)
-        if early >= 1.1 * rest and len(theorems) >= MIN_EARLY_THEOREMS:
-            self._fork(db, [t.label for t in theorems])
+        if self.worker is not None:
+            if not self._done():
+                return
+            self._collect()
+        if len(theorems) - self.handed >= MIN_EARLY_THEOREMS:
+            labels = [t.label for t in theorems[self.handed:]]
+            self.handed = len(theorems)
+            self._fork(db, labels)
 
-    def _fork(self, db: Database, labels: list[str]) -> None:
-        self.early = labels
-        self.claimed = mmap.mmap(-1, len(labels))  # shared with the worker
+    def _fork(self, db: Database, labels: list[str], kernel: Kernel | None = None) -> None:
+        """Start a worker for ``labels``, from the last one backwards; it inherits
+        ``kernel``'s compiled frames."""
+        claimed = mmap.mmap(-1, len(labels))  # shared with the worker
         read_end, write_end = os.pipe()
-        gc.freeze()  # keep the inherited pages shared: no refcount-free gc walks
         pid = os.fork()
         if pid == 0:  # the worker: check, send the failures, exit without cleanup
             code = 1
             try:
                 os.close(read_end)
-                failures = _check_claimed(db, labels, reversed(range(len(labels))),
-                                          self.claimed)
+                failures = _check_claimed(db, labels, reversed(range(len(labels))), claimed,
+                                          kernel)
                 with os.fdopen(write_end, "wb") as pipe:
-                    pickle.dump(failures, pipe)
+                    pickle.dump([f.label for f in failures], pipe)
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_end)
-        self.pid, self.read_end = pid, read_end
+        self.worker = _Worker(pid, read_end, labels, claimed)
+
+    def _collect(self) -> None:
+        """Read what the running worker rejected, and reap it."""
+        worker, self.worker = self.worker, None
+        assert worker is not None
+        with os.fdopen(worker.read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(worker.pid, 0)
+        if status == 0 and data:
+            self.rejected.update(pickle.loads(data))
+        else:  # it died: check everything it took here
+            self.died += worker.labels
 
     def finish(self, db: Database) -> list[Failure]:
+        """After the parse: check the theorems no worker took, while the running worker
+        (if any) goes on; once it is done, one last worker is forked for what is left of
+        them, with this process's compiled frames, and the two take them from opposite
+        ends. If they run out first, this process takes the running worker's theorems
+        from the front instead. Two processes all along, and they stop together."""
         kernel = Kernel(db)
-        late_start = db.statements[self.early[-1]].index if self.early else -1
-        late = [s.label for s in db.theorems() if s.index > late_start]
-        failures = _check_many(db, late, kernel)
-        if self.pid is None:
-            return failures
-        assert self.claimed is not None
-        early = _check_claimed(db, self.early, range(len(self.early)), self.claimed, kernel)
-        with os.fdopen(self.read_end, "rb") as pipe:
-            self.read_end = -1
-            data = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = None
-        if status == 0 and data:
-            rejected = {f.label for f in pickle.loads(data)}
-        else:  # the worker died: check everything it took here
-            rejected = set(self.early)
-        mine = {f.label for f in early}
-        redo = [label for i, label in enumerate(self.early)
-                if label in rejected and label not in mine]
-        # Its database ended where it forked: messages come from the whole database.
-        early += _check_many(db, redo, kernel)
-        order = {label: i for i, label in enumerate(self.early)}
-        early.sort(key=lambda f: order[f.label])
-        return early + failures
+        theorems = db.theorems()
+        late = [t.label for t in theorems[self.handed:]]
+        failures: list[Failure] = []
+        done = 0
+        while self.worker is not None and done < len(late):
+            if self._done():
+                self._collect()
+                break
+            failures += _check_many(db, late[done:done + CLAIM_BLOCK], kernel)
+            done += CLAIM_BLOCK
+        late = late[done:]
+        if self.worker is None and len(late) >= MIN_EARLY_THEOREMS:
+            self.handed = len(theorems)
+            self._fork(db, late, kernel)
+            late = []
+        failures += _check_many(db, late, kernel)
+        if self.worker is not None:
+            worker = self.worker
+            failures += _check_claimed(db, worker.labels, range(len(worker.labels)),
+                                       worker.claimed, kernel)
+            self._collect()
+        mine = {f.label for f in failures}
+        # A worker's database ended where it forked: messages come from the whole one.
+        redo = [t.label for t in theorems[:self.handed]
+                if (t.label in self.rejected or t.label in self.died) and t.label not in mine]
+        failures += _check_many(db, redo, kernel)
+        failures.sort(key=lambda f: db.statements[f.label].index)
+        return failures
 
     def abandon(self) -> None:
         """Stop a worker still running (the parse failed, or an interrupt)."""
-        gc.unfreeze()
-        if self.pid is not None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
             try:
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(worker.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            os.waitpid(self.pid, 0)
-            self.pid = None
-        if self.read_end >= 0:
-            os.close(self.read_end)
-            self.read_end = -1
+            os.waitpid(worker.pid, 0)
+            os.close(worker.read_end)
 
 
 def _check_claimed(db: Database, labels: list[str], order: Iterable[int], claimed: mmap.mmap,
@@ -860,10 +982,14 @@ def _check_claimed(db: Database, labels: list[str], order: Iterable[int], claime
     A label is claimed before it is checked, so each is checked at least once (twice at
     most, where both processes claim it at the same moment)."""
     kernel = kernel or Kernel(db)
-    failures = []
+    failures: list[Failure] = []
+    block: list[str] = []  # claimed, checked together (one decoding pass)
     for i in order:
         if claimed[i]:
             break
         claimed[i] = 1
-        failures += _check_many(db, [labels[i]], kernel)
-    return failures
+        block.append(labels[i])
+        if len(block) == CLAIM_BLOCK:
+            failures += _check_many(db, block, kernel)
+            block = []
+    return failures + _check_many(db, block, kernel)

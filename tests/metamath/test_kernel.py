@@ -19,6 +19,7 @@ from provergym.metamath.kernel import (
     ProofError,
     compressed_code,
     compressed_number,
+    decode_numbers,
     parse_and_verify,
     verify_database,
 )
@@ -223,6 +224,12 @@ def _accepts(check, theorem, table, letters) -> bool:
     return True
 
 
+def _fast(kernel: Kernel):
+    """The fast loop on letters: decoded as the verifier decodes them."""
+    return lambda theorem, table, letters: kernel._fast(theorem, table,
+                                                        decode_numbers([letters])[0])
+
+
 def _fast_and_explaining_loops_agree(db: Database, seed: str) -> None:
     """The fast loop only accepts or rejects; the explaining loop says why. On corrupted
     proofs (codes swapped, dropped, repeated or changed, Z moved) they must agree."""
@@ -231,8 +238,10 @@ def _fast_and_explaining_loops_agree(db: Database, seed: str) -> None:
     letters_used = "ABCDEFGHIJKLMNOPQRSTUVWXYZ?"
     checked = 0
     for theorem in db.theorems():
-        table, letters = kernel._program(theorem)
-        assert _accepts(kernel._fast, theorem, table, letters)
+        table, letters, numbers = kernel._program(theorem)
+        if letters is None:  # a normal proof: its numbers as letters
+            letters = "".join(compressed_code(n) for n in numbers)
+        assert _accepts(_fast(kernel), theorem, table, letters)
         for _ in range(6):
             chars = list(letters)
             i, j = rng.randrange(len(chars)), rng.randrange(len(chars))
@@ -246,7 +255,7 @@ def _fast_and_explaining_loops_agree(db: Database, seed: str) -> None:
             else:
                 chars[i] = rng.choice(letters_used)
             mutated = "".join(chars)
-            assert _accepts(kernel._fast, theorem, table, mutated) == \
+            assert _accepts(_fast(kernel), theorem, table, mutated) == \
                 _accepts(kernel._explain, theorem, table, mutated), (theorem.label, mutated)
             checked += 1
     assert checked > 0
@@ -321,23 +330,22 @@ MP2_PROOF = "( wi ax-mp ) BCEABCGDFHH $."
 MP2B_PROOF = "( ax-mp ) BCABDEGFG $."
 
 
-def _forking_early(monkeypatch, cost: float) -> list[int]:
-    """Checkpoints every 4 KB and forks even for a few theorems; returns the worker pids."""
+def _forking_early(monkeypatch, at_least: int) -> list[int]:
+    """Checkpoints every 4 KB and forks for ``at_least`` theorems; returns the worker pids."""
     monkeypatch.setattr(database, "CHECKPOINT_CHARS", 4096)
-    monkeypatch.setattr(kernel_module, "MIN_EARLY_THEOREMS", 1)
-    monkeypatch.setattr(kernel_module, "VERIFY_TO_PARSE_COST", cost)
+    monkeypatch.setattr(kernel_module, "MIN_EARLY_THEOREMS", at_least)
     pids: list[int] = []
-    fork = kernel_module._Overlap._fork
+    fork = kernel_module._Relay._fork
 
-    def recording_fork(self, db, labels):
-        fork(self, db, labels)
+    def recording_fork(self, db, labels, kernel=None):
+        fork(self, db, labels, kernel)
         pids.append(self.pid)
-    monkeypatch.setattr(kernel_module._Overlap, "_fork", recording_fork)
+    monkeypatch.setattr(kernel_module._Relay, "_fork", recording_fork)
     return pids
 
 
-@pytest.mark.parametrize("cost", [0.5, 10.0, 1000.0])
-def test_parse_and_verify_matches_verify_database(excerpt, monkeypatch, cost: float) -> None:
+@pytest.mark.parametrize("at_least", [1, 20, 400])
+def test_parse_and_verify_matches_verify_database(excerpt, monkeypatch, at_least: int) -> None:
     # mp2 (early) cites a later theorem, which the worker's half-parsed database lacks:
     # the message must still be the whole database's. mp2b's steps are swapped.
     path = excerpt(lambda t: replace_once(replace_once(
@@ -345,11 +353,45 @@ def test_parse_and_verify_matches_verify_database(excerpt, monkeypatch, cost: fl
     expected = verify_database(parse_database(path)).failures
     assert [f.label for f in expected] == ["mp2", "mp2b"]
     assert expected[0].reason == "the proof cites 'ax5e', which comes later"
-    pids = _forking_early(monkeypatch, cost)
+    pids = _forking_early(monkeypatch, at_least)
     db, report, _ = parse_and_verify(path, jobs=2)
-    assert pids, "the worker was never forked"
+    assert pids, "no worker was forked"
+    if at_least == 1:
+        assert len(pids) > 1, "the relay never handed on"
     assert report.failures == expected
     assert report.checked == len(db.theorems())
+
+
+def test_parse_and_verify_forks_the_last_worker_after_the_parse(excerpt, monkeypatch) -> None:
+    """No checkpoint during the parse: the theorems are split after it between this
+    process and one worker that inherits its kernel."""
+    path = excerpt(lambda t: replace_once(t, MP2B_PROOF, "( ax-mp ) BCABDEGGF $."))
+    expected = verify_database(parse_database(path)).failures
+    pids = _forking_early(monkeypatch, 1)
+    monkeypatch.setattr(database, "CHECKPOINT_CHARS", 1 << 40)
+    db, report, _ = parse_and_verify(path, jobs=2)
+    assert len(pids) == 1
+    assert [f.label for f in report.failures] == ["mp2b"] and report.failures == expected
+
+
+def test_parse_and_verify_reports_every_failure_of_every_worker(excerpt, monkeypatch) -> None:
+    """Corrupt one proof in every stretch of the file: whichever process checks it (an
+    early worker, the last one, or the parent), each failure is reported once, in order,
+    with the whole database's message."""
+    def corrupt(text: str) -> str:
+        parts = text.split("$.")
+        for i in range(50, len(parts), max(1, len(parts) // 12)):
+            if "$=" in parts[i] and ")" in parts[i].split("$=")[1]:
+                head, proof = parts[i].split("$=")
+                parts[i] = head + "$=" + proof.rstrip() + "A "  # one step too many
+        return "$.".join(parts)
+    path = excerpt(corrupt)
+    expected = verify_database(parse_database(path)).failures
+    assert len(expected) >= 5
+    pids = _forking_early(monkeypatch, 1)
+    db, report, _ = parse_and_verify(path, jobs=2)
+    assert len(pids) > 1
+    assert report.failures == expected
 
 
 def test_parse_and_verify_without_a_fork(excerpt) -> None:
@@ -359,10 +401,37 @@ def test_parse_and_verify_without_a_fork(excerpt) -> None:
 
 def test_parse_error_after_the_fork_stops_the_worker(excerpt, monkeypatch) -> None:
     path = excerpt(lambda t: t + "\n$c unterminated\n")
-    pids = _forking_early(monkeypatch, 1000.0)
+    pids = _forking_early(monkeypatch, 1)
     with pytest.raises(MetamathError, match="unterminated"):
         parse_and_verify(path, jobs=2)
     assert pids
     for pid in pids:  # killed and reaped
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _reference_numbers(letters: str) -> list[int]:
+    """Decoding by the definition, code by code: BAD for what is not a number or Z."""
+    numbers = []
+    for code in re.findall(r"[U-Y]*.", letters, re.S):
+        if code == "Z":
+            numbers.append(0)
+        elif re.fullmatch(r"[U-Y]*[A-T]", code) and len(code) <= kernel_module.MAX_LEADING + 1:
+            numbers.append(compressed_number(code))
+        else:
+            numbers.append(kernel_module.BAD)  # a number cut short at the end included
+    return numbers
+
+
+def test_decode_numbers_matches_the_definition_alone_and_in_batches() -> None:
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ?!a é"
+    proofs = ["A", "T", "UA", "YT", "UUA", "Z", "?", "UZ", "U?", "AU", "VU", "UYYYA",
+              "U" * 10 + "A", "U" * 11 + "A", "YYYYYYYYYYT", "AAZ", "é", "Tu"]
+    proofs += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30)))
+               for _ in range(400)]
+    proofs += [compressed_code(n) for n in (1, 20, 21, 120, 121, 620, 621, 10**6)]
+    expected = [_reference_numbers(p) for p in proofs]
+    assert decode_numbers(proofs) == expected  # one batch: no code runs across proofs
+    assert [decode_numbers([p])[0] for p in proofs] == expected
+    assert decode_numbers([compressed_code(10**6)]) == [[10**6]]
