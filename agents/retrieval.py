@@ -12,6 +12,13 @@ Training prompts get their hints with the step's own theorem left out (no step m
 sibling step of the same proof), which is what a held-out theorem meets at test time.
 The retriever is saved next to the model (``retriever.pkl``), so a checkpoint proposes
 with the same hints it was trained with.
+
+Scale. An index of more than :data:`LARGE_INDEX` goals (all of set.mm's training split is
+940,580) drops the features found in more than :data:`LARGE_MAX_DF` of the goals (symbols
+such as ``(`` and ``->``, in nearly every goal) and keeps similarities sparse: a query then
+meets only the goals that share a rarer feature with it. On set.mm's 940,580 training
+goals this took batched queries from ~120 to ~5 ms each, for top-1 / top-8 label accuracy
+0.200 / 0.450 against 0.223 / 0.483 with every feature (300 test steps, 2026-11-22).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 FILE_NAME = "retriever.pkl"
+LARGE_INDEX = 200_000  # goals; beyond this, common features are dropped (see above)
+LARGE_MAX_DF = 0.05
 
 
 class LabelRetriever:
@@ -41,6 +50,8 @@ class LabelRetriever:
         if not goals:
             raise ValueError("the retriever needs at least one training goal")
         vectorizer = _vectorizer()
+        if len(goals) > LARGE_INDEX:
+            vectorizer.set_params(max_df=LARGE_MAX_DF)
         matrix = vectorizer.fit_transform(list(goals))
         return cls(vectorizer, matrix, list(labels), list(groups), neighbours)
 
@@ -63,32 +74,56 @@ class LabelRetriever:
         """Per goal, (label, summed similarity of its neighbours), best first."""
         import numpy as np
 
+        large = self.matrix.shape[0] > LARGE_INDEX
+        if large:
+            chunk = min(chunk, 64)  # sparse rows of up to ~150k entries each
+            transposed = self._transposed()
         out: list[list[tuple[str, float]]] = []
         for start in range(0, len(goals), chunk):
             part = list(goals[start:start + chunk])
-            similarities = (self.vectorizer.transform(part) @ self.matrix.T).toarray()
-            for row_index, row in enumerate(similarities):
+            queries = self.vectorizer.transform(part)
+            if large:  # (similarity, index) of the goals that share a feature only
+                product = (queries @ transposed).tocsr()
+                rows = [(product.data[a:b], product.indices[a:b])
+                        for a, b in zip(product.indptr[:-1], product.indptr[1:])]
+            else:
+                dense = (queries @ self.matrix.T).toarray()
+                rows = [(row, None) for row in dense]
+            for row_index, (row, where) in enumerate(rows):
                 banned = exclude[start + row_index] if exclude is not None else None
                 count = min(len(row), self.neighbours + (64 if banned is not None else 0))
-                nearest = np.argpartition(-row, count - 1)[:count]
-                nearest = nearest[np.argsort(-row[nearest])]
                 weights: dict[str, float] = defaultdict(float)
-                used = 0
-                for index in nearest:
-                    if banned is not None and self.groups[index] == banned:
-                        continue
-                    weights[self.labels[index]] += float(row[index]) + 1e-6
-                    used += 1
-                    if used == self.neighbours:
-                        break
+                if count:
+                    nearest = np.argpartition(-row, count - 1)[:count]
+                    nearest = nearest[np.argsort(-row[nearest])]
+                    used = 0
+                    for position in nearest:
+                        index = position if where is None else where[position]
+                        if banned is not None and self.groups[index] == banned:
+                            continue
+                        weights[self.labels[index]] += float(row[position]) + 1e-6
+                        used += 1
+                        if used == self.neighbours:
+                            break
                 out.append(sorted(weights.items(), key=lambda pair: -pair[1]))
         return out
+
+    def _transposed(self):
+        """The index as features x goals (CSR), built once: sparse products against it."""
+        transposed = getattr(self, "_transposed_matrix", None)
+        if transposed is None:
+            transposed = self._transposed_matrix = self.matrix.T.tocsr()
+        return transposed
 
     def save(self, directory: str | Path) -> None:
         path = Path(directory) / FILE_NAME
         temporary = path.with_suffix(".tmp")
+        state = dict(self.__dict__)
+        state.pop("_transposed_matrix", None)  # rebuilt on demand
+        copy = object.__new__(LabelRetriever)
+        copy.__dict__.update(state)
         with open(temporary, "wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(copy, handle, protocol=pickle.HIGHEST_PROTOCOL)
         temporary.replace(path)
 
     @staticmethod

@@ -77,6 +77,9 @@ class TrainConfig:
     word_min_frequency: int = 1
     # Metamath: retrieved labels in the PROOFSTEP prompt (agents.retrieval; 0: none)
     hints: int = 0
+    # what the retriever indexes: "sample" (the records trained on, max_train_records) or
+    # "all" (the whole training split: far better hints for a model trained on a sample)
+    retrieval_index: str = "sample"
     # the share of training records that also give a VALUE sequence (1: all of them)
     value_share: float = 1.0
     # batches of sequences of similar length (see SampleStream): far less padding
@@ -243,20 +246,30 @@ def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_
     return out
 
 
-def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path):
-    """Fit (or, on resume, reload) the label retriever on the training split, and add each
-    record's hints (its own theorem left out) as a ``hints`` column."""
+def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path,
+                whole_split=None):
+    """Fit (or, on resume, reload) the label retriever on the training split (the sample
+    trained on, or ``whole_split`` with ``retrieval_index="all"``), and add each record's
+    hints (its own theorem left out) as a ``hints`` column."""
     from agents.retrieval import FILE_NAME, LabelRetriever
 
     if task.name != "metamath":
         raise DataError("hints (retrieved labels) exist for the metamath task only")
+    if config.retrieval_index not in ("sample", "all"):
+        raise ConfigError(f"retrieval_index must be 'sample' or 'all', not "
+                          f"{config.retrieval_index!r}")
     examples = list(examples_of(task, train_split))
     goals = [e.goal for e in examples]
     if (out_dir / FILE_NAME).is_file():
         retriever = LabelRetriever.load(out_dir)
     else:
-        retriever = LabelRetriever.fit(goals, [e.action.split(" ", 1)[0] for e in examples],
-                                       train_split["theorem"])
+        indexed = whole_split if config.retrieval_index == "all" and whole_split is not None \
+            else train_split
+        index_examples = examples if indexed is train_split else list(examples_of(task, indexed))
+        print(f"retriever: indexing {len(index_examples):,} training goals", flush=True)
+        retriever = LabelRetriever.fit([e.goal for e in index_examples],
+                                       [e.action.split(" ", 1)[0] for e in index_examples],
+                                       indexed["theorem"])
         out_dir.mkdir(parents=True, exist_ok=True)
         retriever.save(out_dir)
     hints = retriever.hints(goals, config.hints, exclude=train_split["theorem"])
@@ -524,7 +537,8 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
         class_tokens = [t for t in tokenizer.all_special_tokens if t.startswith("<class:")]
         retriever, hint_id = None, None
         if config.hints:
-            retriever, train_split = _with_hints(task, config, train_split, out_dir)
+            retriever, train_split = _with_hints(task, config, train_split, out_dir,
+                                                 corpus["train"])
             hint_id = token_id(tokenizer, HINT)
         train_data = tokenize_split(task, tokenizer, train_split, config.max_length,
                                     config.value_share, hint_id)

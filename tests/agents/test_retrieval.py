@@ -57,3 +57,56 @@ def test_hints_go_between_the_goal_and_proofstep_and_carry_no_loss():
     assert HINT not in value_tokens  # only the proof-step prompt reads hints
     plain = encode_examples(task, tokenizer, {k: [v] for k, v in record.items()}, 64)
     assert HINT not in tokenizer.convert_ids_to_tokens(plain["input_ids"][0])
+
+
+def test_a_large_index_ranks_by_the_same_similarities_sparsely(monkeypatch, tmp_path):
+    """Past LARGE_INDEX goals, similarities stay sparse and very common features are
+    dropped; on goals whose features are all rare enough, the rankings are the dense
+    path's, exclusions included, and a saved retriever gives the same hints."""
+    import agents.retrieval as retrieval
+
+    rng = __import__("random").Random(3)
+    symbols = [f"s{i}" for i in range(60)]
+    goals = ["|- " + " ".join(rng.sample(symbols, 5)) for _ in range(300)]
+    labels = [f"l{i % 17}" for i in range(300)]
+    groups = [f"t{i // 3}" for i in range(300)]
+    dense = LabelRetriever.fit(goals, labels, groups, neighbours=4)
+    monkeypatch.setattr(retrieval, "LARGE_INDEX", 100)
+    monkeypatch.setattr(retrieval, "LARGE_MAX_DF", 1.0)  # keep every feature: same scores
+    sparse = LabelRetriever.fit(goals, labels, groups, neighbours=4)
+    queries = goals[:40] + ["|- s1 s2 s3"]
+    exclude = groups[:40] + [None]
+
+    def rounded(weights):
+        return [[(label, round(w, 6)) for label, w in row] for row in weights]
+    assert rounded(sparse.weights(queries, exclude)) == rounded(dense.weights(queries, exclude))
+    assert sparse.hints(["nothing shared"], 3) == [[]]  # no neighbour at all
+    sparse.save(tmp_path)
+    assert LabelRetriever.load(tmp_path).hints(queries, 3) == sparse.hints(queries, 3)
+    monkeypatch.setattr(retrieval, "LARGE_MAX_DF", 0.05)
+    pruned = LabelRetriever.fit(goals, labels, groups, neighbours=4)
+    assert len(pruned.vectorizer.vocabulary_) < len(dense.vectorizer.vocabulary_)
+    assert pruned.hints([goals[7]], 1) == [[labels[7]]]  # its own goal is still nearest
+
+
+def test_the_retriever_can_index_the_whole_split_while_training_on_a_sample(tmp_path):
+    """retrieval_index="all": hints for the sampled records come from every training step,
+    their own theorem still left out."""
+    from datasets import Dataset
+
+    from agents.train import ConfigError, TrainConfig, _with_hints
+
+    task = TASKS["metamath"]
+    whole = Dataset.from_dict({
+        "theorem": GROUPS, "goal": GOALS, "hypotheses": [[] for _ in GOALS],
+        "action": LABELS, "step": LABELS, "steps_left": [1] * len(GOALS)})
+    sample = whole.select([0, 2])
+    retriever, hinted = _with_hints(task, TrainConfig(hints=3, retrieval_index="all"), sample,
+                                    tmp_path / "all", whole)
+    assert retriever.matrix.shape[0] == len(whole) and len(hinted) == 2
+    assert "ax-1" in hinted["hints"][0]  # from t2's step: not in the sample, not t1
+    retriever, _ = _with_hints(task, TrainConfig(hints=3), sample, tmp_path / "sample", whole)
+    assert retriever.matrix.shape[0] == len(sample)
+    with pytest.raises(ConfigError, match="retrieval_index"):
+        _with_hints(task, TrainConfig(hints=3, retrieval_index="some"), sample,
+                    tmp_path / "bad", whole)
