@@ -17,6 +17,7 @@ listed in :data:`MM_COMMAND_MODULES` (a module that does not exist yet is skippe
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -70,6 +71,9 @@ def verify_command(args: argparse.Namespace) -> int:
     if jobs < 1:
         print("provergym mm verify: --jobs must be at least 1", file=sys.stderr)
         return 2
+    # The process exits right after: no cyclic garbage collection over the millions of
+    # objects of the database (a full collection after the check cost ~0.3-0.5 s on set.mm).
+    gc.disable()
     try:  # with 2 jobs, checking starts while the parse goes on (see parse_and_verify)
         _, report, parse_seconds = parse_and_verify(args.file, jobs=jobs, progress=True)
     except MetamathError as error:

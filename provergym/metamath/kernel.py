@@ -894,6 +894,7 @@ class _Relay:
         if len(theorems) - self.handed >= MIN_EARLY_THEOREMS:
             labels = [t.label for t in theorems[self.handed:]]
             self.handed = len(theorems)
+            _decoding_tables()  # imported once here, not once per worker
             self._fork(db, labels)
 
     def _fork(self, db: Database, labels: list[str], kernel: Kernel | None = None) -> None:
