@@ -136,6 +136,12 @@ def _decoding_tables():
     return np, final, leading, powers
 
 
+def _letters_of(numbers: list[int]) -> str:
+    """The compressed letters of numbers we made ourselves (each one Z or a valid code)."""
+    codes = _codes_upto(max(numbers, default=0))
+    return "".join(["Z" if n == 0 else codes[n] for n in numbers])
+
+
 def decode_numbers(proofs: Sequence[str]) -> list[list[int]]:
     """The numbers of the codes of each compressed proof in ``proofs`` (letters only, no
     spaces): ``Z`` is 0, a code that is not a number or ``Z`` is :data:`BAD`, and so is a
@@ -448,9 +454,8 @@ class Kernel:
             return
         except Exception:  # noqa: BLE001 - any surprise in the fast loop is a rejection
             pass
-        if letters is None:  # numbered by us: every one is Z or a valid code
-            codes = _codes_upto(max(numbers))
-            letters = "".join(["Z" if n == 0 else codes[n] for n in numbers])
+        if letters is None:
+            letters = _letters_of(numbers)
         self._explain(theorem, table, letters)
         raise ProofError("internal error: the fast loop rejected a proof that the explaining "
                          "loop accepts")
@@ -662,8 +667,7 @@ class Kernel:
         ``int`` k meaning "push saved entry k". Checks labels, not the proof itself."""
         table, letters, numbers = self._program(theorem)
         if letters is None:
-            codes = _codes_upto(len(table))
-            letters = "".join([codes[n] for n in numbers or ()])
+            letters = _letters_of(numbers or [])
         tokens = (theorem.proof or "").split()
         if tokens[0] == "(":
             labels = [*theorem.hypotheses, *tokens[1:tokens.index(")")]]
