@@ -115,15 +115,16 @@ class LabelRetriever:
             transposed = self._transposed_matrix = self.matrix.T.tocsr()
         return transposed
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_transposed_matrix", None)  # a cache: rebuilt on demand, never pickled
+        return state
+
     def save(self, directory: str | Path) -> None:
         path = Path(directory) / FILE_NAME
         temporary = path.with_suffix(".tmp")
-        state = dict(self.__dict__)
-        state.pop("_transposed_matrix", None)  # rebuilt on demand
-        copy = object.__new__(LabelRetriever)
-        copy.__dict__.update(state)
         with open(temporary, "wb") as handle:
-            pickle.dump(copy, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
         temporary.replace(path)
 
     @staticmethod
