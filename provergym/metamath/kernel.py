@@ -834,9 +834,11 @@ def parse_and_verify(path: str | os.PathLike[str], jobs: int = 1, progress: bool
     next one is forked for the theorems parsed since. Each takes about six times as long
     to check as to parse, so there are a few workers, and the second core is busy from
     the first checkpoint with MIN_EARLY_THEOREMS theorems on. After the parse, this
-    process checks the theorems no worker took, then those of the worker still running,
-    from its first forwards while that worker goes from its last backwards; a flag per
-    theorem, in shared memory, makes the two stop where they meet. A theorem a worker
+    process checks the theorems no worker took while the last worker runs on; once that
+    worker is done, one more is forked for what is left of them, inheriting this process's
+    compiled frames (see :meth:`_Relay.finish`). Two processes that share theorems take
+    them from opposite ends, and a flag per theorem, in shared memory, makes them stop
+    where they meet. A theorem a worker
     rejects is checked again here, with the whole database, for the exact message. With
     ``jobs > 2`` (or 1) the proofs are checked after the parse by :func:`verify_database`
     (``progress`` is its tqdm bar; the overlapped run shows none).
