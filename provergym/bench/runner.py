@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from provergym.search.actions import CONTEXT_TERMS
 from provergym.search.bestfirst import SearchConfig, best_first_search
 from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
 
@@ -51,6 +52,10 @@ class BenchConfig:
     model: str | None = None
     # Metamath model: kNN-LM weight of its retriever (None: the policy's default)
     retrieval_weight: float | None = None
+    # Metamath: context terms per open variable (provergym.search.actions.CONTEXT_TERMS)
+    context_terms: int = CONTEXT_TERMS
+    # Metamath model: whole steps of this many nearest training goals are candidates too
+    retrieved_steps: int = 0
     search: SearchConfig = field(default_factory=SearchConfig)
     jobs: int = 1
     resume: bool = True
@@ -141,7 +146,9 @@ def _metamath_env(config: BenchConfig) -> Any:
 
 def _policy_key(config: BenchConfig, method: str) -> str:
     # A policy depends on the database, the model, the theorems and the training theorems.
-    digest = hashlib.sha256("\0".join([config.db, config.model or "", *config.theorems, "|",
+    digest = hashlib.sha256("\0".join([config.db, config.model or "", str(config.context_terms),
+                                        str(config.retrieved_steps),
+                                        *config.theorems, "|",
                                         *config.train_theorems]).encode()).hexdigest()[:16]
     return f"policy:{method}:{digest}"
 
@@ -166,13 +173,15 @@ def _policy(config: BenchConfig, method: str) -> Any:
                   if s.typecode not in env.syntax_typecodes and s.index < last]
         if method == "model":
             policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1,
-                                                  retrieval_weight=config.retrieval_weight)
+                                                  retrieval_weight=config.retrieval_weight,
+                                                  terms=config.context_terms,
+                                                  step_neighbours=config.retrieved_steps)
         elif method == "frequency":
             counts = policies.training_label_counts(db, config.train_theorems,
                                                     env.syntax_typecodes)
-            policy = policies.FrequencyPolicy(env, counts, labels)
+            policy = policies.FrequencyPolicy(env, counts, labels, terms=config.context_terms)
         else:
-            policy = policies.UniformPolicy(env, labels)
+            policy = policies.UniformPolicy(env, labels, terms=config.context_terms)
     _STATE[key] = policy
     return policy
 
@@ -336,6 +345,8 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
         (out_dir / RESULTS).unlink()
     done = {(line["method"], line["theorem"]) for line in read_results(out_dir)}
     recorded = {**asdict(config), "train_theorems": len(config.train_theorems)}
+    if done:
+        _check_same_settings(out_dir, recorded)
     (out_dir / "config.json").write_text(json.dumps(recorded, indent=1, default=str))
     with open(out_dir / RESULTS, "a") as sink:
         for method in config.methods:
@@ -359,6 +370,33 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     summary = summarise(read_results(out_dir), config)
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
     return summary
+
+
+# Settings that change what a method proves: results made with others are not resumed.
+# (Methods, theorems, jobs and progress may change between runs.) Older runs did not record
+# the later settings; they ran with the values in _BEFORE.
+_SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "retrieved_steps",
+             "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args")
+_BEFORE = {"context_terms": 0, "retrieved_steps": 0}
+
+
+def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:
+    path = out_dir / "config.json"
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return  # results without a readable config: nothing to compare against
+    new = json.loads(json.dumps(recorded, default=str))
+    for settings in (old.get("search"), new.get("search")):
+        if isinstance(settings, dict):  # what is kept of the tree changes no result
+            settings.pop("keep_tree", None)
+            settings.pop("max_text", None)
+    changed = [f"{key}: {old.get(key, _BEFORE.get(key))!r} -> {new.get(key)!r}"
+               for key in _SETTINGS if old.get(key, _BEFORE.get(key)) != new.get(key)]
+    if changed:
+        raise BenchError(f"{out_dir}: its results were made with other settings "
+                         f"({'; '.join(changed)}); give another --out, or --no-resume to "
+                         f"start over there")
 
 
 def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[dict[str, Any]]:

@@ -27,7 +27,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from provergym.api import ProofState, Rejected
-from provergym.search.actions import ApplicableActions, bound_by_conclusion, hypotheses_stating
+from provergym.search.actions import (
+    CONTEXT_TERMS,
+    ApplicableActions,
+    bound_by_conclusion,
+    hypotheses_stating,
+)
 
 COQ_TACTICS = ("reflexivity.", "assumption.", "trivial.", "auto.", "intros.", "split.",
                "simpl.", "easy.", "tauto.", "congruence.", "constructor.", "intuition.",
@@ -74,13 +79,14 @@ class FrequencyPolicy(_ClosesInOneStep):
     by their use in training proofs; a label's completions share its probability."""
 
     def __init__(self, env: Any, counts: Counter, labels: Sequence[str] | None = None,
-                 per_label: int = 2) -> None:
+                 per_label: int = 2, terms: int = CONTEXT_TERMS) -> None:
         if labels is None:
             labels = [label for label, _ in counts.most_common()]
         self.counts = counts
         self.total = sum(counts.values()) + len(labels)
         self.per_label = per_label
-        self.candidates = ApplicableActions(env, sorted(labels, key=lambda x: -counts.get(x, 0)))
+        self.candidates = ApplicableActions(env, sorted(labels, key=lambda x: -counts.get(x, 0)),
+                                            terms=terms)
 
     def logprob(self, label: str) -> float:
         return math.log((self.counts.get(label, 0) + 1) / self.total)
@@ -92,13 +98,17 @@ class FrequencyPolicy(_ClosesInOneStep):
         out += [(action, self.logprob(label)) for label, action in closing]
         seen = {action for action, _ in out}
         rest: list[tuple[str, float]] = []
+        decided = 0  # completions that need no context term
         for label in labels:
-            if len(out) + len(rest) >= n:
+            if len(out) + decided >= n:
                 break
-            actions = [a for a in self.candidates.completions(state, label, self.per_label)
+            actions = [(a, prior) for a, prior
+                       in self.candidates.weighted_completions(state, label, self.per_label)
                        if a not in seen]
-            rest.extend((action, self.logprob(label) - math.log(len(actions)))
-                        for action in actions)
+            decided += sum(1 for _, prior in actions if prior == 0.0)
+            # the label's probability, shared by its completions, each weighted by its prior
+            rest.extend((action, self.logprob(label) + prior - math.log(len(actions)))
+                        for action, prior in actions)
         return (out + sorted(rest, key=lambda pair: -pair[1]))[:n]
 
 
@@ -106,9 +116,9 @@ class UniformPolicy(_ClosesInOneStep):
     """Metamath, no model: applicable actions in a random order, all equally likely."""
 
     def __init__(self, env: Any, labels: Sequence[str], seed: int = 0,
-                 per_label: int = 2) -> None:
+                 per_label: int = 2, terms: int = CONTEXT_TERMS) -> None:
         self.seed, self.per_label = seed, per_label
-        self.candidates = ApplicableActions(env, list(labels))
+        self.candidates = ApplicableActions(env, list(labels), terms=terms)
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         labels = self.candidates.labels(state)
@@ -116,11 +126,15 @@ class UniformPolicy(_ClosesInOneStep):
         random.Random(digest).shuffle(labels)
         options = hypotheses_stating(state)
         options += [a for _, a in self.candidates.closing_actions(state, labels, n)]
+        filled: list[str] = []  # completions with context terms come after the others
         for label in labels:
             if len(options) >= n:
                 break
-            options.extend(a for a in self.candidates.completions(state, label, self.per_label)
-                           if a not in options)
+            for action, prior in self.candidates.weighted_completions(state, label,
+                                                                      self.per_label):
+                if action not in options and action not in filled:
+                    (options if prior == 0.0 else filled).append(action)
+        options += filled
         if not options:
             return []
         logprob = -math.log(len(labels) + 1)
@@ -223,6 +237,10 @@ class ModelPolicy:
 # kNN-LM mixture weight of the retrieval distribution (see MetamathModelPolicy); measured on
 # the demo's 50 theorems: 0 -> 23/50, 0.5 -> 30/50, 0.9 -> 30/50 (benchmarks/RESULTS.md)
 DEFAULT_RETRIEVAL_WEIGHT = 0.5
+# Nearest training goals whose whole steps (substitutions included) are candidates; off by
+# default: on set.mm's test split they double the recall of steps with a substitution but
+# cost as much on the others, and proved no more theorems (benchmarks/RESULTS.md)
+STEP_NEIGHBOURS = 0
 
 
 class MetamathModelPolicy(_ClosesInOneStep):
@@ -245,11 +263,23 @@ class MetamathModelPolicy(_ClosesInOneStep):
     A model trained with hints (``agents.retrieval``) carries a label retriever; its k-NN
     distribution is then mixed into the label distribution as in kNN-LM (Khandelwal et al.,
     2020): ``p = w * p_retrieval + (1 - w) * p_model``, ``w = retrieval_weight`` (default
-    :data:`DEFAULT_RETRIEVAL_WEIGHT` when the model has a retriever, else 0)."""
+    :data:`DEFAULT_RETRIEVAL_WEIGHT` when the model has a retriever, else 0).
+
+    With ``step_neighbours`` (off by default), the whole steps that the nearest training
+    goals took are candidates too (:meth:`near_steps`), their substitution scored as
+    ``step_weight * p_retrieval + (1 - step_weight) * p_model``. Candidates with a
+    substitution that neither unification nor a hypothesis decided (retrieved, filled with
+    context terms, or written by the model) take at most ``max_written`` of the slots.
+    Measured on 300 steps of 60 set.mm test theorems: the right step is among the 8
+    candidates for 86% of the steps that need no such substitution but 13% of those that
+    do; retrieved steps take the latter to 27% and the former down to 81%, and the
+    search proved 4/60 against 5/60 (benchmarks/RESULTS.md)."""
 
     def __init__(self, model_dir: str, env: Any, labels: Sequence[str], device: str | None = None,
                  threads: int = 1, per_label: int = 2, write: int = 0, beams: int = 2,
-                 retrieval_weight: float | None = None) -> None:
+                 retrieval_weight: float | None = None, choose: int = 8,
+                 terms: int = CONTEXT_TERMS, step_neighbours: int = STEP_NEIGHBOURS,
+                 step_weight: float = 0.5, max_written: int = 8) -> None:
         import torch
 
         from agents.policy import Policy
@@ -258,8 +288,18 @@ class MetamathModelPolicy(_ClosesInOneStep):
             torch.set_num_threads(threads)  # the machine is shared; one thread per worker
         self.model = Policy.load(model_dir, device=device)
         self.env = env
-        self.candidates = ApplicableActions(env, list(labels))
+        self.candidates = ApplicableActions(env, list(labels), terms=terms)
         self.per_label, self.write, self.beams = per_label, write, beams
+        self.choose = max(choose, per_label)
+        self.step_neighbours = step_neighbours
+        self.step_weight, self.max_written = step_weight, max_written
+        if step_neighbours and not getattr(self.model.retriever, "steps", None):
+            raise ValueError(f"{model_dir}: retrieved steps need a model trained with hints "
+                             "whose retriever keeps whole steps (one trained since they "
+                             "exist); this one has none")
+        if step_neighbours < 0 or max_written < 0 or not 0.0 <= step_weight <= 1.0:
+            raise ValueError("step_neighbours and max_written must be >= 0, step_weight "
+                             "between 0 and 1")
         if retrieval_weight is None:  # the default: mix in retrieval when the model has it
             retrieval_weight = DEFAULT_RETRIEVAL_WEIGHT if self.model.retriever else 0.0
         if not 0.0 <= retrieval_weight <= 1.0:
@@ -294,6 +334,36 @@ class MetamathModelPolicy(_ClosesInOneStep):
                      for label, lp in model.items()}  # w = 1: retrieval alone
         return model, dict(zip(labels, raw))
 
+    def near_steps(self, state: ProofState) -> dict[str, dict[str, float]]:
+        """label -> {step: share}: the steps with a substitution that the retriever's
+        ``step_neighbours`` nearest training goals took, grouped by label, each with its
+        share of the label's summed similarity (best first); {} when off or not stored."""
+        retriever = self.model.retriever
+        if not self.step_neighbours or retriever is None:
+            return {}
+        from agents.tasks import goal_text
+
+        near: dict[str, dict[str, float]] = {}
+        for step, weight in retriever.nearest_steps(goal_text(self.model.task, state),
+                                                    self.step_neighbours):
+            label, _, rest = step.partition(" ")
+            if rest.startswith("{{"):
+                near.setdefault(label, {})[step] = weight
+        for shares in near.values():
+            total = sum(shares.values())
+            for step in shares:
+                shares[step] /= total
+        return near
+
+    def _applicable(self, state: ProofState, label: str, text: str) -> str | None:
+        """``text`` made canonical, if it applies ``label`` with every open variable given
+        and the environment accepts it here; else None."""
+        action = canonical_metamath_action(self.env, state.theorem, text)
+        if (action is None or not self.candidates.binds_all(label, action)
+                or isinstance(self.env.step(state, action), Rejected)):
+            return None
+        return action
+
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         out = [(label, 0.0) for label in hypotheses_stating(state)]
         labels = self.candidates.labels(state)
@@ -305,32 +375,65 @@ class MetamathModelPolicy(_ClosesInOneStep):
         out += [(action, label_lp[label]) for label, action in closing]
         if len(out) >= n:
             return out[:n]
+        near = self.near_steps(state)
         actions: dict[str, str] = {}  # action -> its label
         to_write: list[str] = []
+        written: set[str] = set()  # retrieved or written by the model: at most max_written
+        usable = 0  # actions that can be kept: at most per_label per label
         for label in ranked[:3 * n]:
-            for action in self.candidates.completions(state, label, self.per_label):
-                if all(action != a for a, _ in out):
-                    actions.setdefault(action, label)
-            if self.candidates.needs_substitution(label) and len(to_write) < self.write:
-                to_write.append(label)
-            if len(actions) >= 2 * n:
+            # A label with open variables gets up to ``choose`` completions (context terms
+            # among them); the model's score picks the best ``per_label`` of them below.
+            wanted = self.choose if self.candidates.needs_substitution(label) else self.per_label
+            new = 0
+            for action, prior in self.candidates.weighted_completions(state, label, wanted):
+                if action not in actions and all(action != a for a, _ in out):
+                    actions[action] = label
+                    if prior:
+                        written.add(action)  # filled with context terms
+                    new += 1
+            if self.candidates.needs_substitution(label):
+                for step in list(near.get(label, ()))[:self.choose]:
+                    action = self._applicable(state, label, step)
+                    if (action is not None and action not in actions
+                            and all(action != a for a, _ in out)):
+                        actions[action] = label  # a retrieved neighbour's step that applies
+                        written.add(action)
+                        new += 1
+                if len(to_write) < self.write:
+                    to_write.append(label)
+            usable += min(new, self.per_label)
+            if usable >= 2 * n:
                 break
         for label, texts in zip(to_write, self.model.complete(state, to_write, self.beams)):
             for text in texts:
-                action = canonical_metamath_action(self.env, state.theorem, text)
-                if (action is not None and action not in actions
-                        and self.candidates.binds_all(label, action)
-                        and not isinstance(self.env.step(state, action), Rejected)):
+                action = self._applicable(state, label, text)
+                if action is not None and action not in actions:
                     actions[action] = label  # the model wrote a step that applies
+                    written.add(action)
         if not actions:
             return out[:n]
         texts = list(actions)
         scored = []
+        w = self.step_weight
         for text, whole in zip(texts, self.model.score(state, texts)):
             label = actions[text]
-            scored.append((text, label_lp[label] + (whole - first[label])))
+            rest = whole - first[label]  # log p(substitution | goal, label), the model's
+            shares = near.get(label)
+            if w and shares:  # kNN-LM again, over the label's retrieved substitutions
+                rest = math.log(max(w * shares.get(text, 0.0) + (1 - w) * math.exp(rest),
+                                    1e-300))
+            scored.append((text, label_lp[label] + rest))
         scored.sort(key=lambda pair: -pair[1])
-        return (out + scored)[:n]  # closing steps first: each one ends the goal
+        per_label: Counter = Counter()
+        kept = []
+        room = self.max_written
+        for text, logprob in scored:  # at most per_label actions of one label
+            label = actions[text]
+            if per_label[label] < self.per_label and (text not in written or room > 0):
+                per_label[label] += 1
+                room -= text in written
+                kept.append((text, logprob))
+        return (out + kept)[:n]  # closing steps first: each one ends the goal
 
     def values(self, states: Sequence[ProofState]) -> list[float]:
         return self.model.values(list(states))

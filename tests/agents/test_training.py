@@ -277,6 +277,44 @@ def test_a_model_trained_with_hints_proposes_with_its_retriever(corpora, tmp_pat
     assert HINT not in policy.tokenizer.convert_ids_to_tokens(policy._prompt(goal, "VALUE", 1))
     candidates = policy.propose(goal, 3)
     assert candidates and all(math.isfinite(lp) for _, lp in candidates)
+    # the retriever keeps each indexed step whole, substitution included
+    retriever = policy.retriever
+    assert len(retriever.steps) == len(retriever.labels)
+    assert all(step.split(" ")[0] == label for step, label in zip(retriever.steps,
+                                                                   retriever.labels))
+    _retrieved_steps_are_candidates(out, retriever, corpora["metamath"])
     (checkpoint / "hf" / FILE_NAME).unlink()
     with pytest.raises(FileNotFoundError, match="retriever is missing"):
         Policy.load(out)
+
+
+def _retrieved_steps_are_candidates(run, retriever, corpus) -> None:
+    """MetamathModelPolicy with ``step_neighbours``: a training step with a substitution,
+    retrieved for its own goal, is proposed as it is, and applies on real set.mm."""
+    from provergym.api import Rejected
+    from provergym.search.policies import MetamathModelPolicy
+    from tests.metamath.mmdb import environment
+
+    env = environment("set")
+    labels = [s.label for s in env.db.assertions()
+              if s.typecode not in env.syntax_typecodes and s.index < 400]
+    from datasets import load_from_disk
+
+    train_split = load_from_disk(str(corpus))["train"]  # indexed whole, in order
+    assert train_split["step"] == retriever.steps
+    index = next(i for i, step in enumerate(retriever.steps) if step.startswith("ax-mp {{"))
+    policy = MetamathModelPolicy(run, env, labels, threads=1, step_neighbours=16)
+    goal = train_split[index]["goal"]
+    state = env.goal_state("mp2", goal)
+    near = policy.near_steps(state)
+    assert retriever.steps[index] in near["ax-mp"]
+    assert all(sum(shares.values()) == pytest.approx(1.0) for shares in near.values())
+    assert all("{{" in step for shares in near.values() for step in shares)
+    proposals = [a for a, _ in policy.propose(state, 8)]
+    assert any(a.startswith("ax-mp {{") for a in proposals), proposals
+    for action in proposals:
+        assert not isinstance(env.step(state, action), Rejected), action
+    off = MetamathModelPolicy(run, env, labels, threads=1, step_neighbours=0)
+    assert off.near_steps(state) == {}
+    with pytest.raises(ValueError):
+        MetamathModelPolicy(run, env, labels, threads=1, step_weight=2.0)

@@ -4,6 +4,7 @@ environment, no prover process)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
@@ -64,6 +65,26 @@ def test_nothing_fixes_a_variable_without_hypotheses(env, early):
     state = env.open("id")  # |- ( ph -> ph ), no hypotheses: syl's ps is left to a model
     assert "syl" in actions.labels(state)
     assert actions.completions(state, "syl") == []
+
+
+def test_context_terms_fill_open_variables(env, early):
+    actions = ApplicableActions(env, early, terms=12)
+    state = env.open("id")
+    context = actions.context_terms(state)
+    assert [env.grammar.text(t) for t in context["wff"]] == ["( ph -> ph )", "ph"]
+    # ps := ph would give the goal itself as a subgoal: dropped
+    assert actions.weighted_completions(state, "syl") == [
+        ("syl {{ ps : ( ph -> ph ) }}", pytest.approx(-math.log(2)))]
+    # with hypotheses: the ones they fix come first (prior 0), then context terms
+    three = actions.weighted_completions(env.open("3syl"), "syl", limit=8)
+    assert [a for a, prior in three if prior == 0] == ["syl {{ ps : ps }}", "syl {{ ps : ch }}"]
+    assert three[:2] == [("syl {{ ps : ps }}", 0.0), ("syl {{ ps : ch }}", 0.0)]
+    filled = [a for a, prior in three if prior < 0]
+    assert filled and all(not isinstance(env.step(env.open("3syl"), a), Rejected) for a in filled)
+    # hypotheses are part of the context: 3syl's ( ph -> ps ) is a term for syl's ps
+    assert "syl {{ ps : ( ph -> ps ) }}" in filled
+    with pytest.raises(ValueError):
+        ApplicableActions(env, early, terms=-1)
 
 
 def test_a_hypothesis_that_states_the_goal_is_found(env):

@@ -84,7 +84,7 @@ def test_wrong_proof_is_rejected_by_metamath_exe(hol, tmp_path, monkeypatch):
 def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
     from provergym.bench.export import export_results
     from provergym.bench.report import write_report
-    from provergym.bench.runner import BenchConfig, read_results, run_bench
+    from provergym.bench.runner import BenchConfig, BenchError, read_results, run_bench
 
     env = MetamathEnv(HOL)
     train = tuple(s.label for s in env.db.theorems() if s.label not in HELD_OUT)
@@ -115,6 +115,13 @@ def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
         return {(row["method"], row["theorem"]) for row in rows}
 
     assert keys(again) == keys(lines)
+    # Other settings are not mixed into these results: a clear error, nothing lost
+    for changed in (replace(config, search=SearchConfig(expansions=4)),
+                    replace(config, context_terms=4)):
+        with pytest.raises(BenchError, match="other settings"):
+            run_bench(changed)
+        assert len(read_results(tmp_path / "run")) == len(lines)
+    run_bench(replace(config, search=replace(config.search, keep_tree=False), jobs=1))
 
     report = write_report(tmp_path / "run").read_text()
     assert "<table" in report and "data:image/png;base64," in report

@@ -1,0 +1,92 @@
+"""Where Metamath search loses: how often the proof's own step is among the candidates a
+policy gives for a goal of a held-out theorem, for steps whose substitution unification
+decides and for those it cannot (a variable its conclusion leaves open, ``syl``'s ``ps``).
+
+The goals are the logical steps of the stored proofs of a fixed sample of set.mm test
+theorems (the same sample as ``bench_metamath.py --limit N``); every policy is asked for
+``--candidates`` actions on the same goals, side by side in one run.
+
+    python3 benchmarks/mm_step_recall.py --model RUN [--theorems 60] [--steps 300]
+        [--candidates 8] [--retrieved-steps 128]
+
+Needs the set.mm corpus (``provergym corpus build metamath``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import Counter
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="a trained Metamath run (adds the model policies)")
+    parser.add_argument("--corpus", default=None, help="default: $PROVERGYM_HOME/corpora/metamath")
+    parser.add_argument("--theorems", type=int, default=60, help="fixed sample of test theorems")
+    parser.add_argument("--steps", type=int, default=300, help="steps drawn from their proofs")
+    parser.add_argument("--candidates", type=int, default=8)
+    parser.add_argument("--retrieved-steps", type=int, default=0,
+                        help="also the model with the steps of this many nearest training "
+                             "goals (its retriever must keep steps)")
+    args = parser.parse_args()
+
+    from datasets import load_from_disk
+    from tqdm import tqdm
+
+    from corpora.common import corpus_dir
+    from corpora.metamath import SET_MM
+    from provergym.bench.runner import fixed_sample, manifest_theorems
+    from provergym.metamath.env import MetamathEnv
+    from provergym.search.policies import (
+        FrequencyPolicy,
+        MetamathModelPolicy,
+        canonical_metamath_action,
+        training_label_counts,
+    )
+
+    env = MetamathEnv(SET_MM)
+    theorems = fixed_sample(manifest_theorems("metamath", "test"), args.theorems)
+    chosen = set(theorems)
+    test = load_from_disk(str(args.corpus or corpus_dir("metamath")))["test"]
+    rows = [i for i, name in enumerate(test["theorem"]) if name in chosen]
+    random.Random(0).shuffle(rows)
+    records = [test[i] for i in rows[:args.steps]]
+    last = max(env.db.statements[t].index for t in theorems)
+    labels = [s.label for s in env.db.assertions()
+              if s.typecode not in env.syntax_typecodes and s.index < last]
+
+    policies = {}
+    counts = training_label_counts(env.db, manifest_theorems("metamath", "train"),
+                                   env.syntax_typecodes)
+    policies["frequency"] = FrequencyPolicy(env, counts, labels)
+    if args.model:
+        policies["model"] = MetamathModelPolicy(args.model, env, labels)
+        if args.retrieved_steps:
+            policies[f"model + steps of {args.retrieved_steps} nearest"] = MetamathModelPolicy(
+                args.model, env, labels, step_neighbours=args.retrieved_steps)
+
+    print(f"{len(records)} steps of {len(chosen)} set.mm test theorems, "
+          f"{args.candidates} candidates per goal")
+    print(f"{'policy':34} {'no substitution':>18} {'substitution':>16} {'all':>10} {'s/goal':>7}")
+    for name, policy in policies.items():
+        found, total = Counter(), Counter()
+        started = time.perf_counter()
+        for record in tqdm(records, desc=name, leave=False):
+            state = env.goal_state(record["theorem"], record["goal"])
+            wanted = canonical_metamath_action(env, record["theorem"], record["step"])
+            kind = "substitution" if "{{" in record["step"] else "none"
+            total[kind] += 1
+            found[kind] += wanted in {a for a, _ in policy.propose(state, args.candidates)}
+        seconds = (time.perf_counter() - started) / max(1, len(records))
+        cells = [f"{found[k]}/{total[k]} ({found[k] / max(1, total[k]):.0%})"
+                 for k in ("none", "substitution")]
+        everything = sum(found.values()) / max(1, sum(total.values()))
+        print(f"{name:34} {cells[0]:>18} {cells[1]:>16} {everything:>10.1%} {seconds:>7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
