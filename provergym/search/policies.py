@@ -380,22 +380,23 @@ class MetamathModelPolicy(_ClosesInOneStep):
         to_write: list[str] = []
         written: set[str] = set()  # retrieved or written by the model: at most max_written
         usable = 0  # actions that can be kept: at most per_label per label
+        taken = {action for action, _ in out}
         for label in ranked[:3 * n]:
             # A label with open variables gets up to ``choose`` completions (context terms
             # among them); the model's score picks the best ``per_label`` of them below.
-            wanted = self.choose if self.candidates.needs_substitution(label) else self.per_label
+            open_variables = self.candidates.needs_substitution(label)
+            wanted = self.choose if open_variables else self.per_label
             new = 0
             for action, prior in self.candidates.weighted_completions(state, label, wanted):
-                if action not in actions and all(action != a for a, _ in out):
+                if action not in actions and action not in taken:
                     actions[action] = label
                     if prior:
                         written.add(action)  # filled with context terms
                     new += 1
-            if self.candidates.needs_substitution(label):
+            if open_variables:
                 for step in list(near.get(label, ()))[:self.choose]:
                     action = self._applicable(state, label, step)
-                    if (action is not None and action not in actions
-                            and all(action != a for a, _ in out)):
+                    if action is not None and action not in actions and action not in taken:
                         actions[action] = label  # a retrieved neighbour's step that applies
                         written.add(action)
                         new += 1
