@@ -83,11 +83,11 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Metamath model: weight of the retrieved-label distribution in "
                              "the kNN-LM mixture (default 0.5 for a model trained with "
                              "hints, else 0)")
-    parser.add_argument("--context-terms", type=int, default=0, metavar="N",
+    parser.add_argument("--context-terms", type=_off_or_more, default=0, metavar="N",
                         help="Metamath: fill a variable that no hypothesis fixes with up to N "
                              "sub-expressions of the goal and hypotheses (default 0: "
                              "off)")
-    parser.add_argument("--retrieved-steps", type=int, default=0, metavar="K",
+    parser.add_argument("--retrieved-steps", type=_off_or_more, default=0, metavar="K",
                         help="Metamath model: also propose the whole steps (substitutions "
                              "included) of the K training goals nearest to the goal (needs a "
                              "model trained with hints; default 0: off)")
@@ -111,9 +111,14 @@ def _search_config(args: argparse.Namespace):
                         close_in_one_step=not args.no_shortcuts)
 
 
-def _at_least_zero(value: int, option: str) -> int:
+def _off_or_more(text: str) -> int:
+    """argparse type: a count, 0 meaning off."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
-        raise ValueError(f"{option} must be 0 (off) or more, not {value}")
+        raise argparse.ArgumentTypeError(f"must be 0 (off) or more, not {value}")
     return value
 
 
@@ -163,8 +168,7 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
     bench = BenchConfig(backend="metamath", methods=(method,), theorems=(args.theorem,),
                         out_dir=args.out or "", db=args.db, model=args.model, search=config,
                         retrieval_weight=args.retrieval_weight,
-                        context_terms=_at_least_zero(args.context_terms, "--context-terms"),
-                        retrieved_steps=_at_least_zero(args.retrieved_steps, "--retrieved-steps"))
+                        context_terms=args.context_terms, retrieved_steps=args.retrieved_steps)
     env = _metamath_env(bench)
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
@@ -242,8 +246,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         config = BenchConfig(
             backend=args.backend, methods=methods, theorems=tuple(names), out_dir=args.out,
             db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
-            retrieval_weight=args.retrieval_weight, context_terms=_at_least_zero(args.context_terms, "--context-terms"),
-            retrieved_steps=_at_least_zero(args.retrieved_steps, "--retrieved-steps"),
+            retrieval_weight=args.retrieval_weight, context_terms=args.context_terms,
+            retrieved_steps=args.retrieved_steps,
             jobs=max(1, args.jobs), resume=not args.no_resume,
             improve_options=args.improve_options, improve_seconds=args.improve_seconds,
             hammer_timeout=args.hammer_timeout, progress=not args.no_progress)

@@ -29,6 +29,7 @@ from typing import Any
 
 from provergym.search.actions import CONTEXT_TERMS
 from provergym.search.bestfirst import SearchConfig, best_first_search
+from provergym.search.policies import STEP_NEIGHBOURS
 from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
 
 METAMATH_METHODS = ("model", "frequency", "uniform", "improve")
@@ -55,7 +56,7 @@ class BenchConfig:
     # Metamath: context terms per open variable (provergym.search.actions.CONTEXT_TERMS)
     context_terms: int = CONTEXT_TERMS
     # Metamath model: whole steps of this many nearest training goals are candidates too
-    retrieved_steps: int = 0
+    retrieved_steps: int = STEP_NEIGHBOURS
     search: SearchConfig = field(default_factory=SearchConfig)
     jobs: int = 1
     resume: bool = True
