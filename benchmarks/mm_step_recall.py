@@ -31,6 +31,9 @@ def main() -> int:
     parser.add_argument("--retrieved-steps", type=int, default=0,
                         help="also the model with the steps of this many nearest training "
                              "goals (its retriever must keep steps)")
+    parser.add_argument("--lemmas", action="store_true",
+                        help="also each policy with the lemma look-ahead filling open variables")
+    parser.add_argument("--only", default=None, help="comma-separated policy names to run")
     args = parser.parse_args()
 
     from datasets import load_from_disk
@@ -45,6 +48,7 @@ def main() -> int:
         MetamathModelPolicy,
         canonical_metamath_action,
         training_label_counts,
+        training_lemma_table,
     )
 
     env = MetamathEnv(SET_MM)
@@ -61,12 +65,24 @@ def main() -> int:
     policies = {}
     counts = training_label_counts(env.db, manifest_theorems("metamath", "train"),
                                    env.syntax_typecodes)
+    table = None
+    if args.lemmas:
+        table = training_lemma_table(env.db, manifest_theorems("metamath", "train"),
+                                     env.syntax_typecodes)
     policies["frequency"] = FrequencyPolicy(env, counts, labels)
+    if table:
+        policies["frequency + lemmas"] = FrequencyPolicy(env, counts, labels, lemmas=table)
     if args.model:
         policies["model"] = MetamathModelPolicy(args.model, env, labels)
+        if table:
+            policies["model + lemmas"] = MetamathModelPolicy(args.model, env, labels,
+                                                             lemmas=table)
         if args.retrieved_steps:
             policies[f"model + steps of {args.retrieved_steps} nearest"] = MetamathModelPolicy(
                 args.model, env, labels, step_neighbours=args.retrieved_steps)
+    if args.only:
+        wanted = set(args.only.split(","))
+        policies = {name: p for name, p in policies.items() if name in wanted}
 
     print(f"{len(records)} steps of {len(chosen)} set.mm test theorems, "
           f"{args.candidates} candidates per goal")

@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from provergym.search.actions import LEMMA_LIMIT
+
 DEFAULT_DB = "/usr/share/metamath/databases/set.mm"
 
 
@@ -91,6 +93,11 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Metamath model: also propose the whole steps (substitutions "
                              "included) of the K training goals nearest to the goal (needs a "
                              "model trained with hints; default 0: off)")
+    parser.add_argument("--lemmas", type=_off_or_more, default=LEMMA_LIMIT, metavar="K",
+                        help="Metamath: fix a variable that no hypothesis fixes by unifying the "
+                             "hypothesis that mentions it with the conclusions of the K lemmas "
+                             "that most often proved that hypothesis in training proofs "
+                             f"(default {LEMMA_LIMIT}; 0: off)")
     parser.add_argument("--no-shortcuts", action="store_true",
                         help="Metamath: spend an expansion on every goal, even one that a "
                              "hypothesis or a single step closes (pure GPT-f search)")
@@ -168,12 +175,13 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
     bench = BenchConfig(backend="metamath", methods=(method,), theorems=(args.theorem,),
                         out_dir=args.out or "", db=args.db, model=args.model, search=config,
                         retrieval_weight=args.retrieval_weight,
-                        context_terms=args.context_terms, retrieved_steps=args.retrieved_steps)
+                        context_terms=args.context_terms, retrieved_steps=args.retrieved_steps,
+                        lemmas=args.lemmas)
     env = _metamath_env(bench)
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
         return _fail(f"{args.db}: no $p statement labelled {args.theorem!r}")
-    if method == "frequency":  # the proofs of everything before it are the training data
+    if method == "frequency" or args.lemmas:  # the proofs of everything before it: training
         earlier = tuple(s.label for s in env.db.theorems() if s.index < statement.index)
         bench = BenchConfig(**{**bench.__dict__, "train_theorems": earlier})
     result = best_first_search(env, args.theorem, _policy(bench, method), config)
@@ -247,7 +255,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             backend=args.backend, methods=methods, theorems=tuple(names), out_dir=args.out,
             db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
             retrieval_weight=args.retrieval_weight, context_terms=args.context_terms,
-            retrieved_steps=args.retrieved_steps,
+            retrieved_steps=args.retrieved_steps, lemmas=args.lemmas,
             jobs=max(1, args.jobs), resume=not args.no_resume,
             improve_options=args.improve_options, improve_seconds=args.improve_seconds,
             hammer_timeout=args.hammer_timeout, progress=not args.no_progress)

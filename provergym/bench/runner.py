@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from provergym.search.actions import CONTEXT_TERMS
+from provergym.search.actions import CONTEXT_TERMS, LEMMA_LIMIT
 from provergym.search.bestfirst import SearchConfig, best_first_search
 from provergym.search.policies import STEP_NEIGHBOURS
 from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
@@ -57,6 +57,9 @@ class BenchConfig:
     context_terms: int = CONTEXT_TERMS
     # Metamath model: whole steps of this many nearest training goals are candidates too
     retrieved_steps: int = STEP_NEIGHBOURS
+    # Metamath: lemmas per hypothesis that the look-ahead unifies with to fix open variables
+    # (provergym.search.actions.LEMMA_LIMIT; the table comes from train_theorems' proofs)
+    lemmas: int = LEMMA_LIMIT
     search: SearchConfig = field(default_factory=SearchConfig)
     jobs: int = 1
     resume: bool = True
@@ -148,7 +151,7 @@ def _metamath_env(config: BenchConfig) -> Any:
 def _policy_key(config: BenchConfig, method: str) -> str:
     # A policy depends on the database, the model, the theorems and the training theorems.
     digest = hashlib.sha256("\0".join([config.db, config.model or "", str(config.context_terms),
-                                        str(config.retrieved_steps),
+                                        str(config.retrieved_steps), str(config.lemmas),
                                         *config.theorems, "|",
                                         *config.train_theorems]).encode()).hexdigest()[:16]
     return f"policy:{method}:{digest}"
@@ -172,19 +175,39 @@ def _policy(config: BenchConfig, method: str) -> Any:
         last = max(db.statements[t].index for t in config.theorems)
         labels = [s.label for s in db.assertions()
                   if s.typecode not in env.syntax_typecodes and s.index < last]
+        lemmas = _lemma_table(config, env)
         if method == "model":
             policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1,
                                                   retrieval_weight=config.retrieval_weight,
                                                   terms=config.context_terms,
-                                                  step_neighbours=config.retrieved_steps)
+                                                  step_neighbours=config.retrieved_steps,
+                                                  lemmas=lemmas, lemma_limit=config.lemmas)
         elif method == "frequency":
             counts = policies.training_label_counts(db, config.train_theorems,
                                                     env.syntax_typecodes)
-            policy = policies.FrequencyPolicy(env, counts, labels, terms=config.context_terms)
+            policy = policies.FrequencyPolicy(env, counts, labels, terms=config.context_terms,
+                                              lemmas=lemmas, lemma_limit=config.lemmas)
         else:
-            policy = policies.UniformPolicy(env, labels, terms=config.context_terms)
+            policy = policies.UniformPolicy(env, labels, terms=config.context_terms,
+                                            lemmas=lemmas, lemma_limit=config.lemmas)
     _STATE[key] = policy
     return policy
+
+
+def _lemma_table(config: BenchConfig, env: Any) -> Any:
+    """The look-ahead's lemma table from the training theorems' proofs (None when the
+    look-ahead is off), built once per database and training set and shared by the methods."""
+    if not config.lemmas or not config.train_theorems:
+        return None
+    digest = hashlib.sha256("\0".join([config.db, str(config.lemmas),
+                                      *config.train_theorems]).encode())
+    key = f"lemmas:{digest.hexdigest()[:16]}"
+    if key not in _STATE:
+        from provergym.search.policies import training_lemma_table
+
+        _STATE[key] = training_lemma_table(env.db, config.train_theorems, env.syntax_typecodes,
+                                           keep=config.lemmas)
+    return _STATE[key]
 
 
 def coq_source(name: str) -> tuple[str, tuple[str, ...]]:
@@ -377,8 +400,9 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
 # (Methods, theorems, jobs and progress may change between runs.) Older runs did not record
 # the later settings; they ran with the values in _BEFORE.
 _SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "retrieved_steps",
+             "lemmas",
              "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args")
-_BEFORE = {"context_terms": 0, "retrieved_steps": 0}
+_BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0}
 
 
 def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:

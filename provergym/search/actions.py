@@ -12,7 +12,14 @@ differ only in how they rank:
   unifying the label's own ``$e`` hypotheses with the theorem's ``$e`` hypotheses, as
   metamath-exe's ``improve`` does; the first completions match the most hypotheses, so a
   step that closes its subgoals at once comes first. Variables that no hypothesis fixes
-  are then filled with **context terms** (:meth:`ApplicableActions.context_terms`): the
+  are next fixed by the **lemma look-ahead** (``lemmas``, a table from
+  :func:`provergym.search.policies.training_lemma_table`): a hypothesis that mentions
+  them is unified with the conclusions of the lemmas (at most ``lemma_limit``, earlier
+  than the theorem) that most often proved that hypothesis of that label in training
+  proofs, and a unifier that fixes them all to terms over the goal's own variables gives
+  a completion, with the lemma's share as its prior (``bitr3i``'s ``ps`` in ``orordir``).
+  The lemma itself is not applied: its subgoal is left to the search. They are then
+  filled with **context terms** (:meth:`ApplicableActions.context_terms`): the
   sub-expressions of the goal and of the theorem's hypotheses, of the variable's type
   (``terms`` per variable at most; 0, the default, turns this off). In set.mm's test
   split, 28% of the steps whose substitution unification cannot decide take only such
@@ -40,9 +47,16 @@ from typing import Any
 
 from provergym.api import ProofState
 from provergym.metamath.env import Action, parse_action
+from provergym.metamath.grammar import Node
+
+# label -> per hypothesis, the lemmas that prove it in training proofs, with log shares
+# (provergym.search.policies.training_lemma_table)
+LemmaTable = dict[str, tuple[tuple[tuple[str, float], ...], ...]]
 
 # Match attempts of one completion search (see ApplicableActions._complete).
 MATCH_BUDGET = 64
+# Lemmas tried per hypothesis by the look-ahead (ApplicableActions.lemmas; off without a table).
+LEMMA_LIMIT = 32
 # Context terms tried per variable that no hypothesis fixes (ApplicableActions.terms; off by
 # default, see the module's docstring), and substitutions built from them per search.
 CONTEXT_TERMS = 0
@@ -73,11 +87,15 @@ class ApplicableActions:
     its children's heads, a variable matching anything); ``labels`` is the
     index's order (e.g. most used first), which :meth:`labels` keeps."""
 
-    def __init__(self, env: Any, labels: Sequence[str], terms: int = CONTEXT_TERMS) -> None:
-        if terms < 0:
-            raise ValueError("terms must be 0 (no context terms) or more")
+    def __init__(self, env: Any, labels: Sequence[str], terms: int = CONTEXT_TERMS,
+                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT) -> None:
+        if terms < 0 or lemma_limit < 0:
+            raise ValueError("terms and lemma_limit must be 0 (off) or more")
         self.env = env
         self.terms = terms
+        self.lemmas = lemmas or {}
+        self.lemma_limit = lemma_limit if lemmas else 0
+        self._renamed: dict[str, tuple[Any, str] | None] = {}
         self._context: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.order = {label: i for i, label in enumerate(labels)}
         # (typecode, head, the heads of its children, "*" for a child that is a variable)
@@ -234,10 +252,11 @@ class ApplicableActions:
             wanted = set(missing)
             hyps = [(h[1], h[2]) for h in pattern.hyps
                     if h[0] == "e" and _mentions(pattern, h[2], wanted)]
-        if not hyps and (closing or not self.terms):
+        fill = not closing and bool(self.terms or self.lemma_limit)
+        if not hyps and not fill:
             return [(label, 0.0)] if not missing else []
         facts = [(g.typecode, g.tree) for g in env.theorem(state.theorem).essentials.values()]
-        if not facts and (closing or not self.terms):
+        if not facts and not fill:
             return []
         results: list[tuple[str, float]] = []
         seen: set[tuple[str, ...]] = set()
@@ -271,9 +290,80 @@ class ApplicableActions:
                 search(index + 1, sigma)  # this hypothesis stays a subgoal
 
         search(0, sigma)
+        if not closing and self.lemma_limit and len(results) < limit:
+            self._look_ahead(state, pattern, missing, partial, limit, results, seen)
         if not closing and self.terms and len(results) < limit:
             self._fill(state, pattern, missing, partial, limit, results, seen)
         return results
+
+    def _lemma_conclusion(self, label: str) -> tuple[Any, str] | None:
+        """``label``'s conclusion with its variables as metavariables (``?T`` + name),
+        and its typecode; None when it does not parse. Remembered."""
+        if label in self._renamed:
+            return self._renamed[label]
+        pattern = self.env.pattern(label)
+        found = None
+        if not isinstance(pattern, str):
+            meta = {v: Node("?T" + v) for v in pattern.variables}
+            found = (self.env._instantiate(pattern, pattern.conclusion, meta),
+                     pattern.statement.typecode)
+        self._renamed[label] = found
+        return found
+
+    def _look_ahead(self, state: ProofState, pattern: Any, missing: Sequence[str],
+                    partial: Sequence[dict[str, Any]], limit: int,
+                    results: list[tuple[str, float]], seen: set[tuple[str, ...]]) -> None:
+        """Fix the variables still open by the next step: unify each hypothesis that
+        mentions one with the conclusion of a lemma that proved that hypothesis of this
+        label in training proofs (``self.lemmas``, the ``lemma_limit`` most frequent); a
+        unifier that fixes every open variable to a term of the goal's own variables gives
+        a completion, whose prior is the lemma's log share (below 0: not decided). E.g.
+        ``syl`` on ``|- ( F : A --> B -> F Fn A )``'s neighbours: ``ps -> ch`` against
+        ``ffn``'s conclusion gives ``ps``. The lemma is not applied here: the subgoal is
+        left to the search, which may or may not prove it."""
+        env = self.env
+        label = pattern.statement.label
+        per_hyp = self.lemmas.get(label)
+        if not per_hyp:
+            return
+        goal = state.goals[0].data
+        limit_index = env.db.statements[state.theorem].index
+        logical = [h[2] for h in pattern.hyps
+                   if h[0] == "e" and h[1] not in env.syntax_typecodes]
+        found: list[tuple[float, tuple[str, ...]]] = []
+        for sigma in partial:
+            open_vars = [v for v in missing if v not in sigma]
+            full = dict(sigma)
+            full.update((v, Node("?L" + v)) for v in open_vars)
+            wanted = set(open_vars)
+            for hyp, lemmas in zip(pattern.hyps, per_hyp):
+                if hyp[0] != "e" or not lemmas or not _mentions(pattern, hyp[2], wanted):
+                    continue
+                target = env._instantiate(pattern, hyp[2], full)
+                for lemma, share in lemmas[:self.lemma_limit]:
+                    renamed = self._lemma_conclusion(lemma)
+                    if (renamed is None or renamed[1] != hyp[1]
+                            or env.db.statements[lemma].index >= limit_index):
+                        continue
+                    unifier: dict[str, Any] = {}
+                    if not unify(target, renamed[0], unifier):
+                        continue
+                    values = [resolve(full[v], unifier) for v in open_vars]
+                    if any(_has_metavariable(v) for v in values):
+                        continue  # the lemma leaves some variable open too
+                    done = dict(sigma)
+                    done.update(zip(open_vars, values))
+                    if any(env._instantiate(pattern, h, done) == goal for h in logical):
+                        continue  # the goal again: a step that goes nowhere
+                    texts = tuple(env.grammar.text(done[v]) for v in missing)
+                    found.append((min(share, -1e-9), texts))
+        found.sort(key=lambda pair: -pair[0])
+        for prior, texts in found:
+            if len(results) >= limit:
+                return
+            if texts not in seen:
+                seen.add(texts)
+                results.append((str(Action(label, tuple(zip(missing, texts)))), prior))
 
     def _fill(self, state: ProofState, pattern: Any, missing: Sequence[str],
               partial: Sequence[dict[str, Any]], limit: int,
@@ -304,6 +394,69 @@ class ApplicableActions:
                     seen.add(values)
                     results.append((str(Action(pattern.statement.label,
                                                tuple(zip(missing, values)))), prior))
+
+
+def _walk(node: Any, unifier: dict[str, Any]) -> Any:
+    while node.label[0] == "?" and node.label in unifier:
+        node = unifier[node.label]
+    return node
+
+
+def _occurs(label: str, node: Any, unifier: dict[str, Any]) -> bool:
+    stack = [node]
+    while stack:
+        node = _walk(stack.pop(), unifier)
+        if node.label == label:
+            return True
+        stack.extend(node.children)
+    return False
+
+
+def unify(a: Any, b: Any, unifier: dict[str, Any]) -> bool:
+    """First-order unification of two syntax trees whose metavariables are leaves labelled
+    ``?...`` (no Metamath label starts with ``?``), extending ``unifier`` (metavariable ->
+    tree, triangular: apply with :func:`resolve`). Every other node, the goal's own
+    variables included, is a constant."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        x, y = _walk(x, unifier), _walk(y, unifier)
+        if x is y or x == y:
+            continue
+        if x.label[0] == "?":
+            if _occurs(x.label, y, unifier):
+                return False
+            unifier[x.label] = y
+        elif y.label[0] == "?":
+            if _occurs(y.label, x, unifier):
+                return False
+            unifier[y.label] = x
+        elif x.label != y.label or len(x.children) != len(y.children):
+            return False
+        else:
+            stack.extend(zip(x.children, y.children))
+    return True
+
+
+def resolve(node: Any, unifier: dict[str, Any]) -> Any:
+    """``node`` with ``unifier`` applied throughout."""
+    node = _walk(node, unifier)
+    if not node.children:
+        return node
+    children = tuple(resolve(c, unifier) for c in node.children)
+    if all(new is old for new, old in zip(children, node.children)):
+        return node
+    return Node(node.label, children)
+
+
+def _has_metavariable(node: Any) -> bool:
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if node.label[0] == "?":
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _mentions(pattern: Any, tree: Any, variables: set[str]) -> bool:

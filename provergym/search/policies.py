@@ -29,7 +29,9 @@ from typing import Any
 from provergym.api import ProofState, Rejected
 from provergym.search.actions import (
     CONTEXT_TERMS,
+    LEMMA_LIMIT,
     ApplicableActions,
+    LemmaTable,
     bound_by_conclusion,
     hypotheses_stating,
 )
@@ -63,6 +65,67 @@ def training_label_counts(db: Any, theorems: Iterable[str], syntax_typecodes: It
     return counts
 
 
+def training_lemma_table(db: Any, theorems: Iterable[str], syntax_typecodes: Iterable[str],
+                         keep: int = 32) -> dict[str, tuple[tuple[tuple[str, float], ...], ...]]:
+    """For :class:`~provergym.search.actions.ApplicableActions`'s lemma look-ahead: label ->
+    per hypothesis (in the label's hypothesis order; () for a ``$f`` or a syntactic one)
+    the ``keep`` assertions that most often prove that hypothesis in the proofs of
+    ``theorems``, each with its share (a log). Read from the proofs' label stacks alone,
+    so it is cheap; a shared sub-proof counts once per use."""
+    from provergym.metamath.prooftree import ProofTreeError, proof_labels
+
+    syntax = set(syntax_typecodes)
+    statements = db.statements
+    logical: dict[str, tuple[bool, ...]] = {}  # label -> which hypotheses are logical
+
+    def shape(label: str) -> tuple[bool, ...]:
+        found = logical.get(label)
+        if found is None:
+            found = logical[label] = tuple(
+                statements[h].kind == "e" and statements[h].typecode not in syntax
+                for h in statements[label].hypotheses)
+        return found
+
+    counts: dict[tuple[str, int], Counter] = {}
+    for name in theorems:
+        statement = statements.get(name)
+        if statement is None or statement.kind != "p":
+            continue
+        try:
+            steps = proof_labels(db, statement)
+        except ProofTreeError:
+            continue
+        stack: list[str] = []
+        saved: list[str] = []
+        try:
+            for step in steps:
+                if step == "Z":
+                    saved.append(stack[-1])
+                elif isinstance(step, int):
+                    stack.append(saved[step])
+                else:
+                    cited = statements[step]
+                    if cited.kind in "ap":
+                        which = shape(step)
+                        n = len(which)
+                        children = stack[len(stack) - n:] if n else []
+                        if len(children) != n:
+                            raise IndexError(step)
+                        del stack[len(stack) - n:]
+                        for i, (is_logical, child) in enumerate(zip(which, children)):
+                            if is_logical and statements[child].kind in "ap":
+                                counts.setdefault((step, i), Counter())[child] += 1
+                    stack.append(step)
+        except (IndexError, KeyError):
+            continue  # a malformed proof teaches nothing
+    table: dict[str, list[tuple[tuple[str, float], ...]]] = {}
+    for (label, i), counter in counts.items():
+        total = sum(counter.values())
+        per = table.setdefault(label, [()] * len(statements[label].hypotheses))
+        per[i] = tuple((child, math.log(c / total)) for child, c in counter.most_common(keep))
+    return {label: tuple(per) for label, per in table.items()}
+
+
 class _ClosesInOneStep:
     """For ``SearchConfig.close_in_one_step``: the steps that close a new goal outright,
     in the index's order (for the model too: no model call is spent on them)."""
@@ -79,14 +142,16 @@ class FrequencyPolicy(_ClosesInOneStep):
     by their use in training proofs; a label's completions share its probability."""
 
     def __init__(self, env: Any, counts: Counter, labels: Sequence[str] | None = None,
-                 per_label: int = 2, terms: int = CONTEXT_TERMS) -> None:
+                 per_label: int = 2, terms: int = CONTEXT_TERMS,
+                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT) -> None:
         if labels is None:
             labels = [label for label, _ in counts.most_common()]
         self.counts = counts
         self.total = sum(counts.values()) + len(labels)
         self.per_label = per_label
         self.candidates = ApplicableActions(env, sorted(labels, key=lambda x: -counts.get(x, 0)),
-                                            terms=terms)
+                                            terms=terms, lemmas=lemmas,
+                                            lemma_limit=lemma_limit)
 
     def logprob(self, label: str) -> float:
         return math.log((self.counts.get(label, 0) + 1) / self.total)
@@ -116,9 +181,11 @@ class UniformPolicy(_ClosesInOneStep):
     """Metamath, no model: applicable actions in a random order, all equally likely."""
 
     def __init__(self, env: Any, labels: Sequence[str], seed: int = 0,
-                 per_label: int = 2, terms: int = CONTEXT_TERMS) -> None:
+                 per_label: int = 2, terms: int = CONTEXT_TERMS,
+                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT) -> None:
         self.seed, self.per_label = seed, per_label
-        self.candidates = ApplicableActions(env, list(labels), terms=terms)
+        self.candidates = ApplicableActions(env, list(labels), terms=terms, lemmas=lemmas,
+                                            lemma_limit=lemma_limit)
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         labels = self.candidates.labels(state)
@@ -279,7 +346,9 @@ class MetamathModelPolicy(_ClosesInOneStep):
                  threads: int = 1, per_label: int = 2, write: int = 0, beams: int = 2,
                  retrieval_weight: float | None = None, choose: int = 8,
                  terms: int = CONTEXT_TERMS, step_neighbours: int = STEP_NEIGHBOURS,
-                 step_weight: float = 0.5, max_written: int = 8) -> None:
+                 step_weight: float = 0.5, max_written: int = 8,
+                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
+                 prior_weight: float = 0.5) -> None:
         import torch
 
         from agents.policy import Policy
@@ -288,11 +357,15 @@ class MetamathModelPolicy(_ClosesInOneStep):
             torch.set_num_threads(threads)  # the machine is shared; one thread per worker
         self.model = Policy.load(model_dir, device=device)
         self.env = env
-        self.candidates = ApplicableActions(env, list(labels), terms=terms)
+        self.candidates = ApplicableActions(env, list(labels), terms=terms, lemmas=lemmas,
+                                            lemma_limit=lemma_limit)
         self.per_label, self.write, self.beams = per_label, write, beams
         self.choose = max(choose, per_label)
         self.step_neighbours = step_neighbours
         self.step_weight, self.max_written = step_weight, max_written
+        if not 0.0 <= prior_weight <= 1.0:
+            raise ValueError("prior_weight must be between 0 and 1")
+        self.prior_weight = prior_weight
         if step_neighbours and not getattr(self.model.retriever, "steps", None):
             raise ValueError(f"{model_dir}: retrieved steps need a model trained with hints "
                              "whose retriever keeps whole steps (one trained since they "
@@ -379,6 +452,7 @@ class MetamathModelPolicy(_ClosesInOneStep):
         actions: dict[str, str] = {}  # action -> its label
         to_write: list[str] = []
         written: set[str] = set()  # retrieved or written by the model: at most max_written
+        priors: dict[str, float] = {}  # a filled substitution's log prior (ApplicableActions)
         usable = 0  # actions that can be kept: at most per_label per label
         taken = {action for action, _ in out}
         for label in ranked[:3 * n]:
@@ -391,7 +465,8 @@ class MetamathModelPolicy(_ClosesInOneStep):
                 if action not in actions and action not in taken:
                     actions[action] = label
                     if prior:
-                        written.add(action)  # filled with context terms
+                        written.add(action)  # filled by look-ahead or context terms
+                        priors[action] = prior
                     new += 1
             if open_variables:
                 for step in list(near.get(label, ()))[:self.choose]:
@@ -423,6 +498,10 @@ class MetamathModelPolicy(_ClosesInOneStep):
             if w and shares:  # kNN-LM again, over the label's retrieved substitutions
                 rest = math.log(max(w * shares.get(text, 0.0) + (1 - w) * math.exp(rest),
                                     1e-300))
+            prior = priors.get(text)
+            if prior is not None and self.prior_weight:  # the same with the filler's prior
+                v = self.prior_weight
+                rest = math.log(max(v * math.exp(prior) + (1 - v) * math.exp(rest), 1e-300))
             scored.append((text, label_lp[label] + rest))
         scored.sort(key=lambda pair: -pair[1])
         per_label: Counter = Counter()

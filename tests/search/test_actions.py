@@ -11,7 +11,12 @@ import pytest
 from provergym.api import Rejected
 from provergym.search.actions import ApplicableActions, hypotheses_stating
 from provergym.search.bestfirst import SearchConfig, best_first_search
-from provergym.search.policies import FrequencyPolicy, UniformPolicy, training_label_counts
+from provergym.search.policies import (
+    FrequencyPolicy,
+    UniformPolicy,
+    training_label_counts,
+    training_lemma_table,
+)
 from tests.metamath.mmdb import environment
 
 pytestmark = pytest.mark.slow  # parses all of set.mm once per process
@@ -85,6 +90,48 @@ def test_context_terms_fill_open_variables(env, early):
     assert "syl {{ ps : ( ph -> ps ) }}" in filled
     with pytest.raises(ValueError):
         ApplicableActions(env, early, terms=-1)
+
+
+def test_lemma_table_reads_training_proofs(env):
+    before = [s.label for s in env.db.theorems() if s.index < env.db.statements["orordir"].index]
+    table = training_lemma_table(env.db, before, env.syntax_typecodes, keep=4)
+    # bitr3i's hypotheses: wff $f's (no lemmas), then |- ( ps <-> ph ), |- ( ps <-> ch )
+    kinds = [env.db.statements[h].kind for h in env.db.statements["bitr3i"].hypotheses]
+    assert [bool(lemmas) for lemmas in table["bitr3i"]] == [False] * kinds.count("f") + [True] * 2
+    for per_hyp in table.values():
+        for lemmas in per_hyp:
+            assert len(lemmas) <= 4
+            shares = [share for _, share in lemmas]
+            assert shares == sorted(shares, reverse=True) and all(s <= 0 for s in shares)
+            assert sum(math.exp(s) for s in shares) <= 1 + 1e-9
+            assert all(env.db.statements[lemma].kind in "ap" for lemma, _ in lemmas)
+
+
+def test_lemma_look_ahead_fixes_what_no_hypothesis_does(env):
+    # orordir, |- ( ( ( ph \/ ps ) \/ ch ) <-> ( ( ph \/ ch ) \/ ( ps \/ ch ) ) ), has no
+    # hypotheses; its proof ends with bitr3i, whose ps no hypothesis fixes. Earlier proofs
+    # prove bitr3i's hypotheses with lemmas whose conclusions, unified with them, fix ps:
+    # the proof's own step comes first, from the theorems before orordir alone.
+    limit = env.db.statements["orordir"].index
+    labels = [s.label for s in env.db.assertions()
+              if s.typecode not in env.syntax_typecodes and s.index < limit]
+    before = [s.label for s in env.db.theorems() if s.index < limit]
+    table = training_lemma_table(env.db, before, env.syntax_typecodes)
+    state = env.open("orordir")
+    own = "bitr3i {{ ps : ( ( ph \\/ ps ) \\/ ( ch \\/ ch ) ) }}"
+    assert ApplicableActions(env, labels).completions(state, "bitr3i", limit=8) == []
+    assert ApplicableActions(env, labels, lemmas=table, lemma_limit=0).completions(
+        state, "bitr3i", limit=8) == []
+    look = ApplicableActions(env, labels, lemmas=table)
+    weighted = look.weighted_completions(state, "bitr3i", limit=8)
+    assert weighted[0][0] == own and weighted[0][1] < 0  # a prior, not a certainty
+    assert not isinstance(env.step(state, own), Rejected)
+    for label in look.labels(state)[:40]:  # every completion is a step the env accepts
+        for action, prior in look.weighted_completions(state, label, limit=8):
+            assert prior <= 0
+            assert not isinstance(env.step(state, action), Rejected), action
+    with pytest.raises(ValueError):
+        ApplicableActions(env, labels, lemmas=table, lemma_limit=-1)
 
 
 def test_a_hypothesis_that_states_the_goal_is_found(env):
