@@ -57,6 +57,8 @@ LemmaTable = dict[str, tuple[tuple[tuple[str, float], ...], ...]]
 MATCH_BUDGET = 64
 # Lemmas tried per hypothesis by the look-ahead (ApplicableActions.lemmas; off without a table).
 LEMMA_LIMIT = 32
+# Lemmas tried per hypothesis of a lemma that leaves variables of its own open (one level).
+SECOND_LEVEL = 8
 # Context terms tried per variable that no hypothesis fixes (ApplicableActions.terms; off by
 # default, see the module's docstring), and substitutions built from them per search.
 CONTEXT_TERMS = 0
@@ -88,14 +90,16 @@ class ApplicableActions:
     index's order (e.g. most used first), which :meth:`labels` keeps."""
 
     def __init__(self, env: Any, labels: Sequence[str], terms: int = CONTEXT_TERMS,
-                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT) -> None:
-        if terms < 0 or lemma_limit < 0:
-            raise ValueError("terms and lemma_limit must be 0 (off) or more")
+                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
+                 second_level: int = SECOND_LEVEL) -> None:
+        if terms < 0 or lemma_limit < 0 or second_level < 0:
+            raise ValueError("terms, lemma_limit and second_level must be 0 (off) or more")
         self.env = env
         self.terms = terms
         self.lemmas = lemmas or {}
         self.lemma_limit = lemma_limit if lemmas else 0
-        self._renamed: dict[str, tuple[Any, str] | None] = {}
+        self.second_level = second_level
+        self._renamed_cache: dict[tuple[str, str], tuple[Any, str, tuple] | None] = {}
         self._context: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.order = {label: i for i, label in enumerate(labels)}
         # (typecode, head, the heads of its children, "*" for a child that is a variable)
@@ -296,19 +300,40 @@ class ApplicableActions:
             self._fill(state, pattern, missing, partial, limit, results, seen)
         return results
 
-    def _lemma_conclusion(self, label: str) -> tuple[Any, str] | None:
-        """``label``'s conclusion with its variables as metavariables (``?T`` + name),
-        and its typecode; None when it does not parse. Remembered."""
-        if label in self._renamed:
-            return self._renamed[label]
+    def _renamed(self, label: str, prefix: str) -> tuple[Any, str, tuple] | None:
+        """``label``'s conclusion, its typecode and its logical ``$e`` hypotheses (as
+        (index among its hypotheses, typecode, tree)), its variables renamed to
+        metavariables ``prefix`` + name; None when it does not parse. Remembered."""
+        key = (label, prefix)
+        if key in self._renamed_cache:
+            return self._renamed_cache[key]
         pattern = self.env.pattern(label)
         found = None
         if not isinstance(pattern, str):
-            meta = {v: Node("?T" + v) for v in pattern.variables}
+            meta = {v: Node(prefix + v) for v in pattern.variables}
+            hyps = tuple((i, h[1], self.env._instantiate(pattern, h[2], meta))
+                         for i, h in enumerate(pattern.hyps)
+                         if h[0] == "e" and h[1] not in self.env.syntax_typecodes)
             found = (self.env._instantiate(pattern, pattern.conclusion, meta),
-                     pattern.statement.typecode)
-        self._renamed[label] = found
+                     pattern.statement.typecode, hyps)
+        self._renamed_cache[key] = found
         return found
+
+    def _lemma_unifiers(self, target: Any, typecode: str, per_hyp: Any, limit_index: int,
+                        unifier: dict[str, Any], prefix: str, count: int
+                        ) -> Iterator[tuple[str, float, dict[str, Any]]]:
+        """For each of the first ``count`` lemmas of ``per_hyp`` (earlier than the theorem,
+        of ``typecode``) whose conclusion unifies with ``target``: (lemma, log share, the
+        extended unifier)."""
+        statements = self.env.db.statements
+        for lemma, share in per_hyp[:count]:
+            renamed = self._renamed(lemma, prefix)
+            if (renamed is None or renamed[1] != typecode
+                    or statements[lemma].index >= limit_index):
+                continue
+            extended = dict(unifier)
+            if unify(target, renamed[0], extended):
+                yield lemma, share, extended
 
     def _look_ahead(self, state: ProofState, pattern: Any, missing: Sequence[str],
                     partial: Sequence[dict[str, Any]], limit: int,
@@ -319,8 +344,11 @@ class ApplicableActions:
         unifier that fixes every open variable to a term of the goal's own variables gives
         a completion, whose prior is the lemma's log share (below 0: not decided). E.g.
         ``syl`` on ``|- ( F : A --> B -> F Fn A )``'s neighbours: ``ps -> ch`` against
-        ``ffn``'s conclusion gives ``ps``. The lemma is not applied here: the subgoal is
-        left to the search, which may or may not prove it."""
+        ``ffn``'s conclusion gives ``ps``. When the lemma leaves some of its own variables
+        in them, one level more: a hypothesis of that lemma that mentions them is unified
+        with the conclusions of the ``second_level`` lemmas that most often proved it
+        (the prior adds both shares; these come after the completions of one level). No lemma is applied here: the subgoals are left to
+        the search, which may or may not prove them."""
         env = self.env
         label = pattern.statement.label
         per_hyp = self.lemmas.get(label)
@@ -330,7 +358,17 @@ class ApplicableActions:
         limit_index = env.db.statements[state.theorem].index
         logical = [h[2] for h in pattern.hyps
                    if h[0] == "e" and h[1] not in env.syntax_typecodes]
-        found: list[tuple[float, tuple[str, ...]]] = []
+        found: list[tuple[int, float, tuple[str, ...]]] = []
+
+        def record(sigma: dict[str, Any], open_vars: list[str], values: list[Any],
+                   prior: float, level: int) -> None:
+            done = dict(sigma)
+            done.update(zip(open_vars, values))
+            if any(env._instantiate(pattern, h, done) == goal for h in logical):
+                return  # the goal again: a step that goes nowhere
+            texts = tuple(env.grammar.text(done[v]) for v in missing)
+            found.append((level, min(prior, -1e-9), texts))
+
         for sigma in partial:
             open_vars = [v for v in missing if v not in sigma]
             full = dict(sigma)
@@ -340,25 +378,31 @@ class ApplicableActions:
                 if hyp[0] != "e" or not lemmas or not _mentions(pattern, hyp[2], wanted):
                     continue
                 target = env._instantiate(pattern, hyp[2], full)
-                for lemma, share in lemmas[:self.lemma_limit]:
-                    renamed = self._lemma_conclusion(lemma)
-                    if (renamed is None or renamed[1] != hyp[1]
-                            or env.db.statements[lemma].index >= limit_index):
-                        continue
-                    unifier: dict[str, Any] = {}
-                    if not unify(target, renamed[0], unifier):
-                        continue
+                for lemma, share, unifier in self._lemma_unifiers(
+                        target, hyp[1], lemmas, limit_index, {}, "?T", self.lemma_limit):
                     values = [resolve(full[v], unifier) for v in open_vars]
-                    if any(_has_metavariable(v) for v in values):
-                        continue  # the lemma leaves some variable open too
-                    done = dict(sigma)
-                    done.update(zip(open_vars, values))
-                    if any(env._instantiate(pattern, h, done) == goal for h in logical):
-                        continue  # the goal again: a step that goes nowhere
-                    texts = tuple(env.grammar.text(done[v]) for v in missing)
-                    found.append((min(share, -1e-9), texts))
-        found.sort(key=lambda pair: -pair[0])
-        for prior, texts in found:
+                    still = _metavariables(values)
+                    if not still:
+                        record(sigma, open_vars, values, share, 1)
+                        continue
+                    # the lemma leaves some of its own variables open: one level more
+                    inner = self.lemmas.get(lemma)
+                    hyps = self._renamed(lemma, "?T")
+                    if (not self.second_level or not inner or hyps is None
+                            or any(m[:2] != "?T" for m in still)):
+                        continue
+                    for index, typecode, tree in hyps[2]:
+                        if not inner[index] or not _metavariables([tree]) & still:
+                            continue
+                        subtarget = resolve(tree, unifier)
+                        for _, share2, unifier2 in self._lemma_unifiers(
+                                subtarget, typecode, inner[index], limit_index, unifier,
+                                "?U", self.second_level):
+                            values2 = [resolve(v, unifier2) for v in values]
+                            if not _metavariables(values2):
+                                record(sigma, open_vars, values2, share + share2, 2)
+        found.sort(key=lambda entry: (entry[0], -entry[1]))  # one level before two
+        for _, prior, texts in found:
             if len(results) >= limit:
                 return
             if texts not in seen:
@@ -449,14 +493,15 @@ def resolve(node: Any, unifier: dict[str, Any]) -> Any:
     return Node(node.label, children)
 
 
-def _has_metavariable(node: Any) -> bool:
-    stack = [node]
+def _metavariables(nodes: Sequence[Any]) -> set[str]:
+    found: set[str] = set()
+    stack = list(nodes)
     while stack:
         node = stack.pop()
         if node.label[0] == "?":
-            return True
+            found.add(node.label)
         stack.extend(node.children)
-    return False
+    return found
 
 
 def _mentions(pattern: Any, tree: Any, variables: set[str]) -> bool:

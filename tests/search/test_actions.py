@@ -134,6 +134,24 @@ def test_lemma_look_ahead_fixes_what_no_hypothesis_does(env):
         ApplicableActions(env, labels, lemmas=table, lemma_limit=-1)
 
 
+def test_lemma_look_ahead_goes_one_level_deeper(env):
+    # re2luk3, |- ( ph -> ( -. ph -> ps ) ), starts with anmp, whose ph no hypothesis
+    # fixes; the lemmas that prove anmp's hypotheses leave variables of their own open,
+    # and the lemmas that prove *their* hypotheses fix them: the proof's own step.
+    limit = env.db.statements["re2luk3"].index
+    labels = [s.label for s in env.db.assertions()
+              if s.typecode not in env.syntax_typecodes and s.index < limit]
+    before = [s.label for s in env.db.theorems() if s.index < limit]
+    table = training_lemma_table(env.db, before, env.syntax_typecodes)
+    state = env.open("re2luk3")
+    own = "anmp {{ ph : ( -. ph \\/ ( -. ph -> ps ) ) }}"
+    one = ApplicableActions(env, labels, lemmas=table, second_level=0)
+    assert own not in one.completions(state, "anmp", limit=64)
+    two = ApplicableActions(env, labels, lemmas=table)
+    assert two.completions(state, "anmp", limit=8)[0] == own
+    assert not isinstance(env.step(state, own), Rejected)
+
+
 def test_a_hypothesis_that_states_the_goal_is_found(env):
     step = env.step(env.open("mp2"), "ax-mp {{ ph : ps }}")
     assert hypotheses_stating(step.state) == ["mp2.2"]
