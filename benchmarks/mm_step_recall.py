@@ -72,17 +72,17 @@ def main() -> int:
     policies["frequency"] = FrequencyPolicy(env, counts, labels)
     if table:
         policies["frequency + lemmas"] = FrequencyPolicy(env, counts, labels, lemmas=table)
-        one = policies["frequency + lemmas (one level)"] = FrequencyPolicy(env, counts, labels,
-                                                                          lemmas=table)
-        one.candidates.second_level = 0
+        two = policies["frequency + lemmas (two levels)"] = FrequencyPolicy(env, counts, labels,
+                                                                           lemmas=table)
+        two.candidates.second_level = 8
     if args.model:
         policies["model"] = MetamathModelPolicy(args.model, env, labels)
         if table:
             policies["model + lemmas"] = MetamathModelPolicy(args.model, env, labels,
                                                              lemmas=table)
-            one = policies["model + lemmas (one level)"] = MetamathModelPolicy(
+            two = policies["model + lemmas (two levels)"] = MetamathModelPolicy(
                 args.model, env, labels, lemmas=table)
-            one.candidates.second_level = 0
+            two.candidates.second_level = 8
         if args.retrieved_steps:
             policies[f"model + steps of {args.retrieved_steps} nearest"] = MetamathModelPolicy(
                 args.model, env, labels, step_neighbours=args.retrieved_steps)

@@ -147,7 +147,8 @@ def test_lemma_look_ahead_goes_one_level_deeper(env):
     own = "anmp {{ ph : ( -. ph \\/ ( -. ph -> ps ) ) }}"
     one = ApplicableActions(env, labels, lemmas=table, second_level=0)
     assert own not in one.completions(state, "anmp", limit=64)
-    two = ApplicableActions(env, labels, lemmas=table)
+    assert ApplicableActions(env, labels, lemmas=table).second_level == 0  # off by default
+    two = ApplicableActions(env, labels, lemmas=table, second_level=8)
     assert two.completions(state, "anmp", limit=8)[0] == own
     assert not isinstance(env.step(state, own), Rejected)
 
