@@ -85,6 +85,9 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Metamath model: weight of the retrieved-label distribution in "
                              "the kNN-LM mixture (default 0.5 for a model trained with "
                              "hints, else 0)")
+    parser.add_argument("--frequency-weight", type=_weight, default=0.0, metavar="U",
+                        help="Metamath model: mix the frequency policy's label distribution "
+                             "into the model's with weight U (0 to 1; default 0: off)")
     parser.add_argument("--context-terms", type=_off_or_more, default=0, metavar="N",
                         help="Metamath: fill a variable that no hypothesis fixes with up to N "
                              "sub-expressions of the goal and hypotheses (default 0: "
@@ -116,6 +119,17 @@ def _search_config(args: argparse.Namespace):
                         value_weight=args.value_weight,
                         close_by_hypothesis=not args.no_shortcuts,
                         close_in_one_step=not args.no_shortcuts)
+
+
+def _weight(text: str) -> float:
+    """argparse type: a mixture weight between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return value
 
 
 def _off_or_more(text: str) -> int:
@@ -176,12 +190,12 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
                         out_dir=args.out or "", db=args.db, model=args.model, search=config,
                         retrieval_weight=args.retrieval_weight,
                         context_terms=args.context_terms, retrieved_steps=args.retrieved_steps,
-                        lemmas=args.lemmas)
+                        lemmas=args.lemmas, frequency_weight=args.frequency_weight)
     env = _metamath_env(bench)
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
         return _fail(f"{args.db}: no $p statement labelled {args.theorem!r}")
-    if method == "frequency" or args.lemmas:  # the proofs of everything before it: training
+    if method == "frequency" or args.lemmas or args.frequency_weight:  # the proofs of everything before it: training
         earlier = tuple(s.label for s in env.db.theorems() if s.index < statement.index)
         bench = BenchConfig(**{**bench.__dict__, "train_theorems": earlier})
     result = best_first_search(env, args.theorem, _policy(bench, method), config)
@@ -256,7 +270,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
             retrieval_weight=args.retrieval_weight, context_terms=args.context_terms,
             retrieved_steps=args.retrieved_steps, lemmas=args.lemmas,
-            jobs=max(1, args.jobs), resume=not args.no_resume,
+            frequency_weight=args.frequency_weight, jobs=max(1, args.jobs), resume=not args.no_resume,
             improve_options=args.improve_options, improve_seconds=args.improve_seconds,
             hammer_timeout=args.hammer_timeout, progress=not args.no_progress)
         summary = run_bench(config)

@@ -60,6 +60,9 @@ class BenchConfig:
     # Metamath: lemmas per hypothesis that the look-ahead unifies with to fix open variables
     # (provergym.search.actions.LEMMA_LIMIT; the table comes from train_theorems' proofs)
     lemmas: int = LEMMA_LIMIT
+    # Metamath model: weight of the frequency policy's label distribution mixed into the
+    # model's (0: the model and retrieval alone)
+    frequency_weight: float = 0.0
     search: SearchConfig = field(default_factory=SearchConfig)
     jobs: int = 1
     resume: bool = True
@@ -77,6 +80,9 @@ class BenchConfig:
             if method not in known:
                 raise BenchError(f"unknown {self.backend} method {method!r}; "
                                  f"choose from {', '.join(known)}")
+        if not 0.0 <= self.frequency_weight <= 1.0:
+            raise BenchError(f"frequency_weight must be between 0 and 1, "
+                             f"not {self.frequency_weight}")
         if any(m.startswith("model") for m in self.methods) and not self.model:
             raise BenchError("the model method needs --model DIR (a trained run folder)")
 
@@ -152,6 +158,7 @@ def _policy_key(config: BenchConfig, method: str) -> str:
     # A policy depends on the database, the model, the theorems and the training theorems.
     digest = hashlib.sha256("\0".join([config.db, config.model or "", str(config.context_terms),
                                         str(config.retrieved_steps), str(config.lemmas),
+                                        str(config.frequency_weight),
                                         *config.theorems, "|",
                                         *config.train_theorems]).encode()).hexdigest()[:16]
     return f"policy:{method}:{digest}"
@@ -177,11 +184,17 @@ def _policy(config: BenchConfig, method: str) -> Any:
                   if s.typecode not in env.syntax_typecodes and s.index < last]
         lemmas = _lemma_table(config, env)
         if method == "model":
+            counts = None
+            if config.frequency_weight:
+                counts = policies.training_label_counts(db, config.train_theorems,
+                                                        env.syntax_typecodes)
             policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1,
                                                   retrieval_weight=config.retrieval_weight,
                                                   terms=config.context_terms,
                                                   step_neighbours=config.retrieved_steps,
-                                                  lemmas=lemmas, lemma_limit=config.lemmas)
+                                                  lemmas=lemmas, lemma_limit=config.lemmas,
+                                                  counts=counts,
+                                                  frequency_weight=config.frequency_weight)
         elif method == "frequency":
             counts = policies.training_label_counts(db, config.train_theorems,
                                                     env.syntax_typecodes)
@@ -400,9 +413,9 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
 # (Methods, theorems, jobs and progress may change between runs.) Older runs did not record
 # the later settings; they ran with the values in _BEFORE.
 _SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "retrieved_steps",
-             "lemmas",
+             "lemmas", "frequency_weight",
              "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args")
-_BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0}
+_BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0, "frequency_weight": 0.0}
 
 
 def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:

@@ -348,7 +348,8 @@ class MetamathModelPolicy(_ClosesInOneStep):
                  terms: int = CONTEXT_TERMS, step_neighbours: int = STEP_NEIGHBOURS,
                  step_weight: float = 0.5, max_written: int = 8,
                  lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
-                 prior_weight: float = 0.5) -> None:
+                 prior_weight: float = 0.5, counts: Counter | None = None,
+                 frequency_weight: float = 0.0) -> None:
         import torch
 
         from agents.policy import Policy
@@ -366,6 +367,11 @@ class MetamathModelPolicy(_ClosesInOneStep):
         if not 0.0 <= prior_weight <= 1.0:
             raise ValueError("prior_weight must be between 0 and 1")
         self.prior_weight = prior_weight
+        if not 0.0 <= frequency_weight <= 1.0:
+            raise ValueError("frequency_weight must be between 0 and 1")
+        if frequency_weight and counts is None:
+            raise ValueError("frequency_weight needs the training label counts")
+        self.frequency_weight, self.counts = frequency_weight, counts
         if step_neighbours and not getattr(self.model.retriever, "steps", None):
             raise ValueError(f"{model_dir}: retrieved steps need a model trained with hints "
                              "whose retriever keeps whole steps (one trained since they "
@@ -405,6 +411,14 @@ class MetamathModelPolicy(_ClosesInOneStep):
             model = {label: math.log(max(w * near.get(label, 0.0) / (mass or 1.0)
                                          + (1 - w) * math.exp(lp), 1e-300))
                      for label, lp in model.items()}  # w = 1: retrieval alone
+        u = self.frequency_weight
+        if u and self.counts is not None:
+            # the frequency policy's distribution over these labels (add-one), mixed in
+            counts = self.counts
+            total = sum(counts.get(label, 0) + 1 for label in labels)
+            model = {label: math.log(max(u * (counts.get(label, 0) + 1) / total
+                                         + (1 - u) * math.exp(lp), 1e-300))
+                     for label, lp in model.items()}
         return model, dict(zip(labels, raw))
 
     def near_steps(self, state: ProofState) -> dict[str, dict[str, float]]:

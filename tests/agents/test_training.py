@@ -246,6 +246,26 @@ def test_metamath_model_policy_ranks_applicable_actions_and_proves(metamath_run)
     applicable = policy.candidates.labels(state)
     normalised, _ = policy.label_logprobs(state, applicable)
     assert sum(math.exp(lp) for lp in normalised.values()) == pytest.approx(1.0)
+    # the frequency policy's distribution mixed in: weight 1 is that distribution alone
+    # (add-one over the labels that apply), weight 0.5 halfway between
+    from collections import Counter
+
+    counts = Counter({applicable[0]: 7, applicable[-1]: 2})
+    alone = MetamathModelPolicy(config.out_dir, env, labels, threads=1, counts=counts,
+                                frequency_weight=1.0).label_logprobs(state, applicable)[0]
+    total = sum(counts[label] + 1 for label in applicable)
+    for label in applicable:
+        assert math.exp(alone[label]) == pytest.approx((counts[label] + 1) / total)
+    half = MetamathModelPolicy(config.out_dir, env, labels, threads=1, counts=counts,
+                               frequency_weight=0.5).label_logprobs(state, applicable)[0]
+    for label in applicable:
+        assert math.exp(half[label]) == pytest.approx(
+            (math.exp(alone[label]) + math.exp(normalised[label])) / 2)
+    with pytest.raises(ValueError, match="label counts"):
+        MetamathModelPolicy(config.out_dir, env, labels, threads=1, frequency_weight=0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        MetamathModelPolicy(config.out_dir, env, labels, threads=1, counts=counts,
+                            frequency_weight=1.5)
     # a hypothesis that states the goal comes first
     after = env.step(env.open("mp2"), "ax-mp {{ ph : ps }}").state
     assert policy.propose(after, 4)[0] == ("mp2.2", 0.0)
