@@ -92,8 +92,9 @@ def _run(args: argparse.Namespace) -> int:
     # The settings are in the name: resuming never mixes results of different settings.
     # v3: the model's target is the corpus's short ``step``, it reads retrieved labels, and
     # the policies share the applicable-action generator; v4: the lemma look-ahead fixes
-    # open substitution variables. Earlier results are not resumed.
-    out_dir = home / "demo" / (f"{name}-v4-s{args.train_steps}-d{args.budget}-e{args.candidates}"
+    # open substitution variables; v5: the model mixes in the frequency policy's label
+    # distribution. Earlier results are not resumed.
+    out_dir = home / "demo" / (f"{name}-v5-s{args.train_steps}-d{args.budget}-e{args.candidates}"
                                f"-n{args.sample}" + ("-nomodel" if args.no_model else ""))
     total = time.perf_counter()
     print(f"provergym demo: set.mm's first {args.theorems} theorems; everything goes to {home}")

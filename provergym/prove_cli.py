@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from provergym.search.actions import LEMMA_LIMIT
+from provergym.search.policies import FREQUENCY_WEIGHT
 
 DEFAULT_DB = "/usr/share/metamath/databases/set.mm"
 
@@ -85,9 +86,11 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Metamath model: weight of the retrieved-label distribution in "
                              "the kNN-LM mixture (default 0.5 for a model trained with "
                              "hints, else 0)")
-    parser.add_argument("--frequency-weight", type=_weight, default=0.0, metavar="U",
+    parser.add_argument("--frequency-weight", type=_weight, default=FREQUENCY_WEIGHT,
+                        metavar="U",
                         help="Metamath model: mix the frequency policy's label distribution "
-                             "into the model's with weight U (0 to 1; default 0: off)")
+                             "(from the training proofs) into the model's with weight U "
+                             f"(0 to 1; default {FREQUENCY_WEIGHT}; 0: off)")
     parser.add_argument("--context-terms", type=_off_or_more, default=0, metavar="N",
                         help="Metamath: fill a variable that no hypothesis fixes with up to N "
                              "sub-expressions of the goal and hypotheses (default 0: "
@@ -195,7 +198,8 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
         return _fail(f"{args.db}: no $p statement labelled {args.theorem!r}")
-    if method == "frequency" or args.lemmas or args.frequency_weight:  # the proofs of everything before it: training
+    # the proofs of everything before it are the training proofs (counts, lemma table)
+    if method == "frequency" or args.lemmas or (method == "model" and args.frequency_weight):
         earlier = tuple(s.label for s in env.db.theorems() if s.index < statement.index)
         bench = BenchConfig(**{**bench.__dict__, "train_theorems": earlier})
     result = best_first_search(env, args.theorem, _policy(bench, method), config)

@@ -29,7 +29,7 @@ from typing import Any
 
 from provergym.search.actions import CONTEXT_TERMS, LEMMA_LIMIT
 from provergym.search.bestfirst import SearchConfig, best_first_search
-from provergym.search.policies import STEP_NEIGHBOURS
+from provergym.search.policies import FREQUENCY_WEIGHT, STEP_NEIGHBOURS
 from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
 
 METAMATH_METHODS = ("model", "frequency", "uniform", "improve")
@@ -60,9 +60,9 @@ class BenchConfig:
     # Metamath: lemmas per hypothesis that the look-ahead unifies with to fix open variables
     # (provergym.search.actions.LEMMA_LIMIT; the table comes from train_theorems' proofs)
     lemmas: int = LEMMA_LIMIT
-    # Metamath model: weight of the frequency policy's label distribution mixed into the
-    # model's (0: the model and retrieval alone)
-    frequency_weight: float = 0.0
+    # Metamath model: weight of the frequency policy's label distribution (from the training
+    # theorems' proofs) mixed into the model's (0: the model and retrieval alone)
+    frequency_weight: float = FREQUENCY_WEIGHT
     search: SearchConfig = field(default_factory=SearchConfig)
     jobs: int = 1
     resume: bool = True
@@ -185,7 +185,7 @@ def _policy(config: BenchConfig, method: str) -> Any:
         lemmas = _lemma_table(config, env)
         if method == "model":
             counts = None
-            if config.frequency_weight:
+            if config.frequency_weight and config.train_theorems:
                 counts = policies.training_label_counts(db, config.train_theorems,
                                                         env.syntax_typecodes)
             policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1,
@@ -193,8 +193,9 @@ def _policy(config: BenchConfig, method: str) -> Any:
                                                   terms=config.context_terms,
                                                   step_neighbours=config.retrieved_steps,
                                                   lemmas=lemmas, lemma_limit=config.lemmas,
-                                                  counts=counts,
-                                                  frequency_weight=config.frequency_weight)
+                                                  counts=counts, frequency_weight=(
+                                                      config.frequency_weight if counts
+                                                      is not None else 0.0))
         elif method == "frequency":
             counts = policies.training_label_counts(db, config.train_theorems,
                                                     env.syntax_typecodes)
@@ -416,6 +417,10 @@ _SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "ret
              "lemmas", "frequency_weight",
              "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args")
 _BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0, "frequency_weight": 0.0}
+# Settings that only one backend reads: a change in the other backend's is no change.
+_ONLY = {"metamath": ("db", "retrieval_weight", "context_terms", "retrieved_steps", "lemmas",
+                      "frequency_weight", "improve_options", "improve_seconds"),
+         "coq": ("hammer_timeout", "coq_args")}
 
 
 def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:
@@ -429,8 +434,10 @@ def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:
         if isinstance(settings, dict):  # what is kept of the tree changes no result
             settings.pop("keep_tree", None)
             settings.pop("max_text", None)
+    other = "coq" if new.get("backend") == "metamath" else "metamath"
     changed = [f"{key}: {old.get(key, _BEFORE.get(key))!r} -> {new.get(key)!r}"
-               for key in _SETTINGS if old.get(key, _BEFORE.get(key)) != new.get(key)]
+               for key in _SETTINGS if key not in _ONLY[other]
+               and old.get(key, _BEFORE.get(key)) != new.get(key)]
     if changed:
         raise BenchError(f"{out_dir}: its results were made with other settings "
                          f"({'; '.join(changed)}); give another --out, or --no-resume to "

@@ -304,6 +304,10 @@ class ModelPolicy:
 # kNN-LM mixture weight of the retrieval distribution (see MetamathModelPolicy); measured on
 # the demo's 50 theorems: 0 -> 23/50, 0.5 -> 30/50, 0.9 -> 30/50 (benchmarks/RESULTS.md)
 DEFAULT_RETRIEVAL_WEIGHT = 0.5
+# Mixture weight of the frequency policy's label distribution (MetamathModelPolicy, when it
+# has the training label counts); measured 2026-12-04: set.mm test sample of 200, 27 -> 28;
+# the demo's 50, 34 -> 35 (0.25: 34, 0.75: 33); no theorem lost (benchmarks/RESULTS.md)
+FREQUENCY_WEIGHT = 0.5
 # Nearest training goals whose whole steps (substitutions included) are candidates; off by
 # default: on set.mm's test split they double the recall of steps with a substitution but
 # cost as much on the others, and proved no more theorems (benchmarks/RESULTS.md)
@@ -330,7 +334,10 @@ class MetamathModelPolicy(_ClosesInOneStep):
     A model trained with hints (``agents.retrieval``) carries a label retriever; its k-NN
     distribution is then mixed into the label distribution as in kNN-LM (Khandelwal et al.,
     2020): ``p = w * p_retrieval + (1 - w) * p_model``, ``w = retrieval_weight`` (default
-    :data:`DEFAULT_RETRIEVAL_WEIGHT` when the model has a retriever, else 0).
+    :data:`DEFAULT_RETRIEVAL_WEIGHT` when the model has a retriever, else 0). Given the
+    training label ``counts``, the frequency policy's add-one distribution over the labels
+    that apply is mixed in the same way, with weight ``frequency_weight`` (default
+    :data:`FREQUENCY_WEIGHT` when counts are given, else 0).
 
     With ``step_neighbours`` (off by default), the whole steps that the nearest training
     goals took are candidates too (:meth:`near_steps`), their substitution scored as
@@ -349,7 +356,7 @@ class MetamathModelPolicy(_ClosesInOneStep):
                  step_weight: float = 0.5, max_written: int = 8,
                  lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
                  prior_weight: float = 0.5, counts: Counter | None = None,
-                 frequency_weight: float = 0.0) -> None:
+                 frequency_weight: float | None = None) -> None:
         import torch
 
         from agents.policy import Policy
@@ -367,6 +374,8 @@ class MetamathModelPolicy(_ClosesInOneStep):
         if not 0.0 <= prior_weight <= 1.0:
             raise ValueError("prior_weight must be between 0 and 1")
         self.prior_weight = prior_weight
+        if frequency_weight is None:  # the default: mix in frequency when counts are given
+            frequency_weight = FREQUENCY_WEIGHT if counts is not None else 0.0
         if not 0.0 <= frequency_weight <= 1.0:
             raise ValueError("frequency_weight must be between 0 and 1")
         if frequency_weight and counts is None:

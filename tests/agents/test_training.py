@@ -261,6 +261,11 @@ def test_metamath_model_policy_ranks_applicable_actions_and_proves(metamath_run)
     for label in applicable:
         assert math.exp(half[label]) == pytest.approx(
             (math.exp(alone[label]) + math.exp(normalised[label])) / 2)
+    from provergym.search.policies import FREQUENCY_WEIGHT
+
+    assert MetamathModelPolicy(config.out_dir, env, labels, threads=1,
+                               counts=counts).frequency_weight == FREQUENCY_WEIGHT
+    assert policy.frequency_weight == 0.0  # no counts: nothing to mix in
     with pytest.raises(ValueError, match="label counts"):
         MetamathModelPolicy(config.out_dir, env, labels, threads=1, frequency_weight=0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):

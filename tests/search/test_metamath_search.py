@@ -118,7 +118,7 @@ def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
     # Other settings are not mixed into these results: a clear error, nothing lost
     for changed in (replace(config, search=SearchConfig(expansions=4)),
                     replace(config, context_terms=4), replace(config, lemmas=0),
-                    replace(config, frequency_weight=0.5)):
+                    replace(config, frequency_weight=0.0)):
         with pytest.raises(BenchError, match="other settings"):
             run_bench(changed)
         assert len(read_results(tmp_path / "run")) == len(lines)
