@@ -221,7 +221,9 @@ class FixedTactics:
 
 class WithFallback:
     """``policy``'s proposals, then ``fallback`` actions it did not already propose (they
-    are tried last at every expansion, with log-probability ``fallback_logprob``)."""
+    are tried last at every expansion, with log-probability ``fallback_logprob``). The
+    fallback takes its slots out of the ``n`` candidates: the policy is asked for
+    ``n - len(fallback)``, so the search's cut to ``n`` never drops the fallback."""
 
     def __init__(self, policy: Any, fallback: Sequence[str] = ("sauto.",),
                  fallback_logprob: float = -3.0) -> None:
@@ -230,9 +232,11 @@ class WithFallback:
             self.values = policy.values
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
-        proposals = list(self.policy.propose(state, n))
+        room = n - len(self.fallback)
+        proposals = list(self.policy.propose(state, room))[:room] if room > 0 else []
         seen = {action for action, _ in proposals}
-        return proposals + [(a, self.fallback_logprob) for a in self.fallback if a not in seen]
+        rest = [(a, self.fallback_logprob) for a in self.fallback if a not in seen]
+        return (proposals + rest)[:n]
 
 
 def canonical_metamath_action(env: Any, theorem: str, action: str) -> str | None:

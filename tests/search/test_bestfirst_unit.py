@@ -108,6 +108,20 @@ def test_expansion_budget_is_respected():
     assert result.proof is None and result.expansions_to_proof is None
 
 
+def test_a_fallback_is_tried_even_when_the_policy_fills_every_slot():
+    from provergym.search.policies import WithFallback
+
+    env = CountdownEnv()
+    # the policy alone never closes t1: four wrong actions fill the four candidate slots
+    policy = ScriptedPolicy({"fib": -0.1, "loop": -0.2, "dec": -0.3, "nope": -0.4})
+    alone = best_first_search(env, "t1", policy, SearchConfig(expansions=4, candidates=4))
+    assert alone.status != PROVED
+    found = best_first_search(env, "t1", WithFallback(policy, ("done",)),
+                              SearchConfig(expansions=4, candidates=4))
+    assert found.status == PROVED and found.actions[-1] == "done"
+    assert all(len(node.edges) <= 4 for node in found.tree)
+
+
 def test_search_stops_when_nothing_is_left_to_expand():
     env = CountdownEnv()
     result = best_first_search(env, "t2", ScriptedPolicy({}), SearchConfig(expansions=10))

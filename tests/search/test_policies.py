@@ -51,9 +51,12 @@ def test_later_statements_are_never_proposed():
 def test_fixed_tactics_and_fallback():
     fixed = FixedTactics(("auto.", "split."))
     with_sauto = WithFallback(fixed, ("sauto.", "auto."), fallback_logprob=-9.0)
-    proposals = with_sauto.propose(None, 2)
+    # the fallback takes its slots out of the n candidates (the search keeps only n)
+    proposals = with_sauto.propose(None, 4)
     assert [a for a, _ in proposals] == ["auto.", "split.", "sauto."]
     assert proposals[-1][1] == -9.0
+    assert [a for a, _ in with_sauto.propose(None, 3)] == ["auto.", "sauto."]
+    assert [a for a, _ in with_sauto.propose(None, 1)] == ["sauto."]
 
 
 def test_improve_output_parsing():
