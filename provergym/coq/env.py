@@ -311,14 +311,19 @@ class CoqFile:
 
     def open_scopes(self, lemma: CoqLemma) -> list[str]:
         """Sections and modules still open at ``lemma``'s statement, outermost first."""
-        stack: list[str] = []
-        for sentence in self.sentences[:lemma.index]:
+        return [name for name, _ in self.open_scope_sentences(lemma)]
+
+    def open_scope_sentences(self, lemma: CoqLemma) -> list[tuple[str, int]]:
+        """Like :meth:`open_scopes`, each with the index of the sentence that opened it."""
+        stack: list[tuple[str, int]] = []
+        for index, sentence in enumerate(self.sentences[:lemma.index]):
             opened = _SCOPE_OPEN.match(sentence.text)
             closed = _SCOPE_CLOSE.match(sentence.text)
             if opened:
-                stack.append(opened.group(2))
-            elif closed and closed.group(1) in stack:
-                del stack[len(stack) - 1 - stack[::-1].index(closed.group(1)):]
+                stack.append((opened.group(2), index))
+            elif closed and closed.group(1) in [name for name, _ in stack]:
+                names = [name for name, _ in stack]
+                del stack[len(names) - 1 - names[::-1].index(closed.group(1)):]
         return stack
 
     def _state(self, node: int, reply: P.GoalsReply) -> ProofState:

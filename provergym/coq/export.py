@@ -3,12 +3,16 @@ session that found it.
 
 The file holds the original text before the lemma (so its context is exactly the one the
 environment used), the statement, ``Proof. <tactics> Qed.``, and ``End`` for every section or
-module still open, so ``coqc`` compiles it as a whole.
+module still open, so ``coqc`` compiles it as a whole. A module still open that declares a
+signature (``Module Z <: ZAxiomsSig.``) loses the declaration in the copy: closed early, the
+module lacks the fields that follow the lemma, and the signature has no bearing on what the
+proofs inside the module may use.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -26,11 +30,32 @@ class CoqcCheck:
     seconds: float
 
 
+def without_signature(sentence: str) -> str:
+    """``Module F (X : T) <: S <: S'.`` -> ``Module F (X : T).``: a module opening without
+    the signatures it declares (``<: S`` or ``: S`` outside the binders' parentheses)."""
+    depth = 0
+    for position, char in enumerate(sentence):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == ":" and depth == 0:
+            cut = position - 1 if sentence[position - 1] == "<" else position
+            return sentence[:cut].rstrip() + "."
+    return sentence
+
+
 def export_text(env: CoqFile, lemma: str, proof: str, preamble: Sequence[str] = ()) -> str:
     """The text of the exported file. ``proof`` is ``Proof. ... Qed.`` as ``Proved`` gives it."""
     found = env.lemmas[lemma]
     prefix = env.text[:env.sentences[found.index].start]
-    closing = "".join(f"End {name}.\n" for name in reversed(env.open_scopes(found)))
+    scopes = env.open_scope_sentences(found)
+    for _, index in reversed(scopes):  # later openings first: earlier offsets stay valid
+        sentence = env.sentences[index]
+        if re.match(r"(?:(?:Local|Global)\s+)?Module\s+(?!Type\b)", sentence.text):
+            prefix = (prefix[:sentence.start] + without_signature(sentence.text)
+                      + prefix[sentence.end:])
+    closing = "".join(f"End {name}.\n" for name, _ in reversed(scopes))
     parts = [prefix.rstrip(), "", *preamble, found.statement, proof, closing]
     return "\n".join(parts)
 

@@ -44,3 +44,48 @@ def test_hammer_baseline_exports_and_leaves_no_workers(coq, small_v, tmp_path,
                            preamble=(HAMMER_IMPORT,))
         check = check_with_coqc(out, prover.env.coq_args, cwd=prover.env.cwd)
         assert check.ok, check.output
+
+
+MODULES_V = """\
+Module Type Sig.
+  Parameter x : nat.
+  Parameter y : nat.
+End Sig.
+
+Module M
+  <: Sig.
+  Definition x := 0.
+  Lemma x_zero : x = 0.
+  Proof. reflexivity. Qed.
+  Definition y := 1.
+End M.
+
+Module F (X : Sig) : Sig.
+  Definition x := X.x.
+  Lemma x_same : x = X.x.
+  Proof. reflexivity. Qed.
+  Definition y := X.y.
+End F.
+"""
+
+
+@pytest.mark.slow
+def test_a_lemma_inside_a_module_with_a_signature_exports(coq, tmp_path,
+                                                          no_leftover_coq) -> None:
+    # Closed right after the lemma, the module lacks the fields that follow it (y): the
+    # export drops the signature it declares, and coqc accepts the file.
+    source = tmp_path / "Modules.v"
+    source.write_text(MODULES_V)
+    with CoqFile(source) as env:
+        for lemma, dropped, kept in (("x_zero", "<: Sig", "Module Type Sig."),
+                                     ("x_same", ") : Sig", "<: Sig")):
+            result = env.step(env.open(lemma), "reflexivity.")
+            assert isinstance(result, Proved), result
+            out = export_proof(env, lemma, result.proof, tmp_path / f"Export_{lemma}.v")
+            text = out.read_text()
+            # only a module still open loses its signature; M is complete before F opens
+            assert dropped not in text and kept in text
+            check = check_with_coqc(out, env.coq_args, cwd=env.cwd)
+            assert check.ok, check.output
+        bad = export_proof(env, "x_zero", "Proof. exact I. Qed.", tmp_path / "Bad.v")
+        assert not check_with_coqc(bad, env.coq_args, cwd=env.cwd).ok
