@@ -470,12 +470,22 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
     context = multiprocessing.get_context("fork")
     with context.Pool(config.jobs, initializer=_worker_init) as pool:
         yield from pool.imap_unordered(_work, tasks, chunksize=1)
+        # Let the workers finish on their own (they close their Coq sessions): leaving the
+        # block would terminate them, and a worker whose prover-reader thread took the
+        # SIGTERM used to wait on the task queue forever.
+        pool.close()
+        pool.join()
 
 
 def _worker_init() -> None:
-    import atexit
+    import signal
+    from multiprocessing.util import Finalize
 
-    atexit.register(_close_coq)
+    # The bench command's SIGTERM handler (clean up, then exit) needs the main thread,
+    # which an idle worker has blocked on the task queue; the default action kills the
+    # worker whichever thread the signal lands on, and its provers see their input close.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    Finalize(None, _close_coq, exitpriority=10)  # a worker's normal exit skips atexit
 
 
 def _check_metamath(config: BenchConfig, out_dir: Path) -> None:

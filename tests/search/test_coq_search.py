@@ -90,3 +90,34 @@ def test_bench_runner_with_hammer_baseline_exports_for_coqc(tmp_path):
     message = export_results(tmp_path / "run" / "results.jsonl", tmp_path / "export",
                              method="sauto")
     assert "coqc accepted every file" in message
+
+
+def test_bench_command_in_parallel_finishes_and_leaves_no_prover(tmp_path):
+    """Two workers, each with its own Coq sessions: the run ends (it once hung when a
+    worker's prover-reader thread took the pool's SIGTERM) and no coqidetop outlives it."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    def coqidetops() -> set[int]:
+        return {p.pid for p in psutil.process_iter(["name"])
+                if (p.info["name"] or "").startswith("coqidetop")}
+
+    before = coqidetops()
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"{TINY}:{lemma}\n" for lemma in
+                             ("conj_intro", "pick_left", "add_zero")))
+    command = [sys.executable, "-m", "provergym.cli", "bench", "--backend", "coq",
+               "--theorems", str(names), "--method", "fixed", "--method", "sauto",
+               "--budget", "4", "--hammer-timeout", "5", "--jobs", "2", "--no-progress",
+               "--out", str(tmp_path / "run")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "fixed" in done.stdout and "sauto" in done.stdout
+    deadline = time.monotonic() + 10
+    while coqidetops() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not coqidetops() - before
