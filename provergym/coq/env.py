@@ -319,10 +319,10 @@ class CoqFile:
         for index, sentence in enumerate(self.sentences[:lemma.index]):
             opened = _SCOPE_OPEN.match(sentence.text)
             closed = _SCOPE_CLOSE.match(sentence.text)
+            names = [name for name, _ in stack]
             if opened:
                 stack.append((opened.group(2), index))
-            elif closed and closed.group(1) in [name for name, _ in stack]:
-                names = [name for name, _ in stack]
+            elif closed and closed.group(1) in names:
                 del stack[len(names) - 1 - names[::-1].index(closed.group(1)):]
         return stack
 
