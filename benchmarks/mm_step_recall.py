@@ -7,7 +7,7 @@ theorems (the same sample as ``bench_metamath.py --limit N``); every policy is a
 ``--candidates`` actions on the same goals, side by side in one run.
 
     python3 benchmarks/mm_step_recall.py --model RUN [--theorems 60] [--steps 300]
-        [--candidates 8] [--retrieved-steps 128]
+        [--candidates 8] [--retrieved-steps 128] [--lemmas] [--index 4]
 
 Needs the set.mm corpus (``provergym corpus build metamath``).
 """
@@ -33,6 +33,9 @@ def main() -> int:
                              "goals (its retriever must keep steps)")
     parser.add_argument("--lemmas", action="store_true",
                         help="also each policy with the lemma look-ahead filling open variables")
+    parser.add_argument("--index", type=int, default=0, metavar="K",
+                        help="also each look-ahead policy with K lemmas per hypothesis found "
+                             "through the conclusion index (the others run without it)")
     parser.add_argument("--only", default=None, help="comma-separated policy names to run")
     args = parser.parse_args()
 
@@ -69,23 +72,30 @@ def main() -> int:
     if args.lemmas:
         table = training_lemma_table(env.db, manifest_theorems("metamath", "train"),
                                      env.syntax_typecodes)
-    policies["frequency"] = FrequencyPolicy(env, counts, labels)
+    policies["frequency"] = FrequencyPolicy(env, counts, labels, index_lemmas=0)
     if table:
-        policies["frequency + lemmas"] = FrequencyPolicy(env, counts, labels, lemmas=table)
-        two = policies["frequency + lemmas (two levels)"] = FrequencyPolicy(env, counts, labels,
-                                                                           lemmas=table)
+        policies["frequency + lemmas"] = FrequencyPolicy(env, counts, labels, lemmas=table,
+                                                        index_lemmas=0)
+        two = policies["frequency + lemmas (two levels)"] = FrequencyPolicy(
+            env, counts, labels, lemmas=table, index_lemmas=0)
         two.candidates.second_level = 8
+        if args.index:
+            policies["frequency + lemmas + index"] = FrequencyPolicy(
+                env, counts, labels, lemmas=table, index_lemmas=args.index)
     if args.model:
-        policies["model"] = MetamathModelPolicy(args.model, env, labels)
+        policies["model"] = MetamathModelPolicy(args.model, env, labels, index_lemmas=0)
         if table:
             policies["model + lemmas"] = MetamathModelPolicy(args.model, env, labels,
-                                                             lemmas=table)
+                                                             lemmas=table, index_lemmas=0)
             two = policies["model + lemmas (two levels)"] = MetamathModelPolicy(
-                args.model, env, labels, lemmas=table)
+                args.model, env, labels, lemmas=table, index_lemmas=0)
             two.candidates.second_level = 8
+            if args.index:
+                policies["model + lemmas + index"] = MetamathModelPolicy(
+                    args.model, env, labels, lemmas=table, index_lemmas=args.index)
         if args.retrieved_steps:
             policies[f"model + steps of {args.retrieved_steps} nearest"] = MetamathModelPolicy(
-                args.model, env, labels, step_neighbours=args.retrieved_steps)
+                args.model, env, labels, step_neighbours=args.retrieved_steps, index_lemmas=0)
     if args.only:
         wanted = set(args.only.split(","))
         policies = {name: p for name, p in policies.items() if name in wanted}

@@ -93,8 +93,9 @@ def _run(args: argparse.Namespace) -> int:
     # v3: the model's target is the corpus's short ``step``, it reads retrieved labels, and
     # the policies share the applicable-action generator; v4: the lemma look-ahead fixes
     # open substitution variables; v5: the model mixes in the frequency policy's label
-    # distribution. Earlier results are not resumed.
-    out_dir = home / "demo" / (f"{name}-v5-s{args.train_steps}-d{args.budget}-e{args.candidates}"
+    # distribution; v6: the index look-ahead finds lemmas too rare for the table. Earlier
+    # results are not resumed.
+    out_dir = home / "demo" / (f"{name}-v6-s{args.train_steps}-d{args.budget}-e{args.candidates}"
                                f"-n{args.sample}" + ("-nomodel" if args.no_model else ""))
     total = time.perf_counter()
     print(f"provergym demo: set.mm's first {args.theorems} theorems; everything goes to {home}")

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from provergym.search.actions import LEMMA_LIMIT
+from provergym.search.actions import INDEX_LEMMAS, LEMMA_LIMIT
 from provergym.search.policies import FREQUENCY_WEIGHT
 
 DEFAULT_DB = "/usr/share/metamath/databases/set.mm"
@@ -104,6 +104,11 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                              "hypothesis that mentions it with the conclusions of the K lemmas "
                              "that most often proved that hypothesis in training proofs "
                              f"(default {LEMMA_LIMIT}; 0: off)")
+    parser.add_argument("--index-lemmas", type=_off_or_more, default=INDEX_LEMMAS, metavar="K",
+                        help="Metamath: also fix such a variable with up to K earlier "
+                             "assertions, found through the conclusion index, whose conclusion "
+                             "unifies with that hypothesis (one with no hypotheses of its own "
+                             f"first, then the most specific; default {INDEX_LEMMAS}; 0: off)")
     parser.add_argument("--no-shortcuts", action="store_true",
                         help="Metamath: spend an expansion on every goal, even one that a "
                              "hypothesis or a single step closes (pure GPT-f search)")
@@ -193,7 +198,8 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
                         out_dir=args.out or "", db=args.db, model=args.model, search=config,
                         retrieval_weight=args.retrieval_weight,
                         context_terms=args.context_terms, retrieved_steps=args.retrieved_steps,
-                        lemmas=args.lemmas, frequency_weight=args.frequency_weight)
+                        lemmas=args.lemmas, index_lemmas=args.index_lemmas,
+                        frequency_weight=args.frequency_weight)
     env = _metamath_env(bench)
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
@@ -274,6 +280,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
             retrieval_weight=args.retrieval_weight, context_terms=args.context_terms,
             retrieved_steps=args.retrieved_steps, lemmas=args.lemmas,
+            index_lemmas=args.index_lemmas,
             frequency_weight=args.frequency_weight, jobs=max(1, args.jobs), resume=not args.no_resume,
             improve_options=args.improve_options, improve_seconds=args.improve_seconds,
             hammer_timeout=args.hammer_timeout, progress=not args.no_progress)

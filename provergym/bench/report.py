@@ -68,6 +68,19 @@ def _table(summary: dict[str, Any]) -> str:
     return "<table>" + "\n".join(rows) + "</table>"
 
 
+def _paired(summary: dict[str, Any]) -> str:
+    pairs = summary.get("paired") or []
+    if not pairs:
+        return ""
+    rows = ["<tr><th>methods</th><th>theorems</th><th>only the first</th>"
+            "<th>only the second</th><th>exact McNemar p</th></tr>"]
+    for pair in pairs:
+        rows.append(f"<tr><td>{html.escape(pair['a'])} vs {html.escape(pair['b'])}</td>"
+                    f"<td>{pair['theorems']}</td><td>{pair['only_a']}</td>"
+                    f"<td>{pair['only_b']}</td><td>{pair['p_value']:.3g}</td></tr>")
+    return ("<h3>Paired, on the same theorems</h3><table>" + "\n".join(rows) + "</table>")
+
+
 def _side_by_side(lines: Sequence[dict[str, Any]]) -> str:
     """Which method proved which theorem."""
     methods = list(dict.fromkeys(line["method"] for line in lines))
@@ -174,7 +187,7 @@ def write_report(out_dir: str | Path, title: str = "provergym benchmark") -> Pat
         "<h2>Pass rate against budget</h2>",
         f"<img alt='pass rate against budget' src='data:image/png;base64,{plot}'>" if plot
         else "<p>(matplotlib is not installed: no plot)</p>",
-        "<h2>Methods</h2>", _table(summary),
+        "<h2>Methods</h2>", _table(summary), _paired(summary),
         "<h2>Theorem by theorem</h2>", _side_by_side(lines),
         "<h2>Proofs found</h2>", _proofs(lines),
         "<h2>A search tree</h2>", tree,

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from provergym.search.actions import CONTEXT_TERMS, LEMMA_LIMIT
+from provergym.search.actions import CONTEXT_TERMS, INDEX_LEMMAS, LEMMA_LIMIT
 from provergym.search.bestfirst import SearchConfig, best_first_search
 from provergym.search.policies import FREQUENCY_WEIGHT, STEP_NEIGHBOURS
 from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
@@ -60,6 +60,9 @@ class BenchConfig:
     # Metamath: lemmas per hypothesis that the look-ahead unifies with to fix open variables
     # (provergym.search.actions.LEMMA_LIMIT; the table comes from train_theorems' proofs)
     lemmas: int = LEMMA_LIMIT
+    # Metamath: lemmas per such hypothesis found through the conclusion index, any earlier
+    # assertion whose conclusion unifies with it (provergym.search.actions.INDEX_LEMMAS)
+    index_lemmas: int = INDEX_LEMMAS
     # Metamath model: weight of the frequency policy's label distribution (from the training
     # theorems' proofs) mixed into the model's (0: the model and retrieval alone)
     frequency_weight: float = FREQUENCY_WEIGHT
@@ -158,6 +161,7 @@ def _policy_key(config: BenchConfig, method: str) -> str:
     # A policy depends on the database, the model, the theorems and the training theorems.
     digest = hashlib.sha256("\0".join([config.db, config.model or "", str(config.context_terms),
                                         str(config.retrieved_steps), str(config.lemmas),
+                                        str(config.index_lemmas),
                                         str(config.frequency_weight),
                                         *config.theorems, "|",
                                         *config.train_theorems]).encode()).hexdigest()[:16]
@@ -193,6 +197,7 @@ def _policy(config: BenchConfig, method: str) -> Any:
                                                   terms=config.context_terms,
                                                   step_neighbours=config.retrieved_steps,
                                                   lemmas=lemmas, lemma_limit=config.lemmas,
+                                                  index_lemmas=config.index_lemmas,
                                                   counts=counts, frequency_weight=(
                                                       config.frequency_weight if counts
                                                       is not None else 0.0))
@@ -200,10 +205,12 @@ def _policy(config: BenchConfig, method: str) -> Any:
             counts = policies.training_label_counts(db, config.train_theorems,
                                                     env.syntax_typecodes)
             policy = policies.FrequencyPolicy(env, counts, labels, terms=config.context_terms,
-                                              lemmas=lemmas, lemma_limit=config.lemmas)
+                                              lemmas=lemmas, lemma_limit=config.lemmas,
+                                              index_lemmas=config.index_lemmas)
         else:
             policy = policies.UniformPolicy(env, labels, terms=config.context_terms,
-                                            lemmas=lemmas, lemma_limit=config.lemmas)
+                                            lemmas=lemmas, lemma_limit=config.lemmas,
+                                            index_lemmas=config.index_lemmas)
     _STATE[key] = policy
     return policy
 
@@ -414,12 +421,13 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
 # (Methods, theorems, jobs and progress may change between runs.) Older runs did not record
 # the later settings; they ran with the values in _BEFORE.
 _SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "retrieved_steps",
-             "lemmas", "frequency_weight",
+             "lemmas", "index_lemmas", "frequency_weight",
              "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args")
-_BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0, "frequency_weight": 0.0}
+_BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0, "index_lemmas": 0,
+           "frequency_weight": 0.0}
 # Settings that only one backend reads: a change in the other backend's is no change.
 _ONLY = {"metamath": ("db", "retrieval_weight", "context_terms", "retrieved_steps", "lemmas",
-                      "frequency_weight", "improve_options", "improve_seconds"),
+                      "index_lemmas", "frequency_weight", "improve_options", "improve_seconds"),
          "coq": ("hammer_timeout", "coq_args")}
 
 

@@ -23,6 +23,36 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float,
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar test: the chance, if two methods were equally good, of a
+    split of their discordant theorems (proved by one only) at least this uneven."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def paired(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each pair of methods, on the theorems both attempted: how many only the first
+    proves, how many only the second, and the exact McNemar p-value of that split (a
+    comparison on the same theorems is sharper than two overlapping intervals)."""
+    proved: dict[str, dict[str, bool]] = {}
+    for line in lines:
+        proved.setdefault(line["method"], {})[line["theorem"]] = (
+            line["result"]["status"] == PROVED)
+    out = []
+    names = list(proved)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = proved[a].keys() & proved[b].keys()
+            only_a = sum(1 for t in common if proved[a][t] and not proved[b][t])
+            only_b = sum(1 for t in common if proved[b][t] and not proved[a][t])
+            out.append({"a": a, "b": b, "theorems": len(common), "only_a": only_a,
+                        "only_b": only_b, "p_value": mcnemar_p(only_a, only_b)})
+    return out
+
+
 def budget_points(budget: int) -> list[int]:
     """1, 2, 4, ... up to and including ``budget``."""
     points, b = [], 1
@@ -70,7 +100,7 @@ def summarise(lines: Sequence[dict[str, Any]], config: Any = None) -> dict[str, 
         }
     return {"theorems": len(theorems), "budget": budget,
             "candidates": getattr(getattr(config, "search", None), "candidates", None),
-            "methods": methods}
+            "methods": methods, "paired": paired(lines)}
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -86,4 +116,8 @@ def format_summary(summary: dict[str, Any]) -> str:
                      f"{f'[{100 * low:.1f}, {100 * high:.1f}]':>17}"
                      f"{row['mean_seconds']:>8.2f}{row['expansions_per_second']:>8.0f}"
                      f"{row['check_failed']:>5}")
+    for pair in summary.get("paired", ()):
+        lines.append(f"{pair['a']} vs {pair['b']} on {pair['theorems']}: "
+                     f"{pair['only_a']} only {pair['a']}, {pair['only_b']} only {pair['b']}, "
+                     f"exact McNemar p = {pair['p_value']:.3g}")
     return "\n".join(lines)

@@ -18,7 +18,15 @@ differ only in how they rank:
   than the theorem) that most often proved that hypothesis of that label in training
   proofs, and a unifier that fixes them all to terms over the goal's own variables gives
   a completion, with the lemma's share as its prior (``bitr3i``'s ``ps`` in ``orordir``).
-  The lemma itself is not applied: its subgoal is left to the search. They are then
+  The lemma itself is not applied: its subgoal is left to the search. A lemma too rare
+  for that table is found by the **index look-ahead** (``index_lemmas`` per hypothesis,
+  :meth:`ApplicableActions.sharing`): the earlier assertions whose conclusions share the
+  most rare constants with the hypothesis (``Prob`` in ``( P e. Prob -> ?ps )``) are
+  unified with it, and those that fix the open variables give completions, one that
+  closes the hypothesis outright (no hypotheses of its own: ``domprobmeas``) first. A
+  generic lemma (``notnot``) shares no rare constant and is never offered. Lemmas that
+  fix only some of the open variables are combined across two hypotheses (``3eqtr4i``'s
+  ``A`` and ``B``, each fixed by ``df-ima`` in ``resima``). They are then
   filled with **context terms** (:meth:`ApplicableActions.context_terms`): the
   sub-expressions of the goal and of the theorem's hypotheses, of the variable's type
   (``terms`` per variable at most; 0, the default, turns this off). In set.mm's test
@@ -40,6 +48,7 @@ unification, ``$d`` conditions and the order of statements again.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections.abc import Iterator, Sequence
@@ -62,6 +71,15 @@ LEMMA_LIMIT = 32
 # the completions of 31 of 82 steps against 28, but proved the same 25/200 theorems with
 # the frequency policy, at twice the time.
 SECOND_LEVEL = 0
+# Lemmas found through an index of conclusions per hypothesis that mentions an open variable
+# (earlier assertions whose conclusion shares rare constants with it, unifies with it and
+# fixes the variable; 0: off), the unification attempts each such hypothesis may spend,
+# and how many conclusions a constant may be in and still count as rare (at most
+# MAX_POSTING and at most RARE_SHARE of the labels: in propositional calculus nothing is).
+INDEX_LEMMAS = 4
+INDEX_BUDGET = 100
+MAX_POSTING = 3000
+RARE_SHARE = 0.1
 # Context terms tried per variable that no hypothesis fixes (ApplicableActions.terms; off by
 # default, see the module's docstring), and substitutions built from them per search.
 CONTEXT_TERMS = 0
@@ -94,14 +112,16 @@ class ApplicableActions:
 
     def __init__(self, env: Any, labels: Sequence[str], terms: int = CONTEXT_TERMS,
                  lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
-                 second_level: int = SECOND_LEVEL) -> None:
-        if terms < 0 or lemma_limit < 0 or second_level < 0:
-            raise ValueError("terms, lemma_limit and second_level must be 0 (off) or more")
+                 second_level: int = SECOND_LEVEL, index_lemmas: int = INDEX_LEMMAS) -> None:
+        if terms < 0 or lemma_limit < 0 or second_level < 0 or index_lemmas < 0:
+            raise ValueError("terms, lemma_limit, second_level and index_lemmas must be 0 "
+                             "(off) or more")
         self.env = env
         self.terms = terms
         self.lemmas = lemmas or {}
         self.lemma_limit = lemma_limit if lemmas else 0
         self.second_level = second_level
+        self.index_lemmas = index_lemmas
         self._renamed_cache: dict[tuple[str, str], tuple[Any, str, tuple] | None] = {}
         self._context: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.order = {label: i for i, label in enumerate(labels)}
@@ -125,6 +145,10 @@ class ApplicableActions:
                 self.by_head.setdefault((typecode, head, shape), []).append(label)
         self._merged: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
         self._recent: dict[tuple[str, str], list[str]] = {}
+        # constant -> the labels whose conclusion has it (built on first use)
+        self._postings: dict[tuple[str, str], list[int]] | None = None
+        self._by_rank: list[str] = []
+        self._shared: dict[tuple[str, frozenset[str], int], list[str]] = {}
 
     def _candidates(self, typecode: str, tree: Any) -> list[str]:
         """Labels whose conclusion can match ``tree`` at its top two levels, in order."""
@@ -140,6 +164,63 @@ class ApplicableActions:
                 self._merged.clear()
             self._merged[key] = found
         return found
+
+    def sharing(self, typecode: str, target: Any, count: int) -> list[str]:
+        """Up to ``count`` labels of ``typecode`` whose conclusion shares the most rare
+        constants with ``target`` (each constant weighs log(labels / labels that have it);
+        one that more than ``MAX_POSTING`` labels or ``RARE_SHARE`` of them have weighs
+        nothing), best first, ties in
+        the index's order. A generic lemma (``notnot``, ``( ph -> -. -. ph )``) shares
+        no rare constant with anything and is never offered."""
+        if self._postings is None:
+            self._build_postings()
+        names = set()
+        stack = [target]
+        while stack:
+            node = stack.pop()
+            if node.label[0] != "?":
+                names.add(node.label)
+            stack.extend(node.children)
+        key = (typecode, frozenset(names), count)
+        found = self._shared.get(key)
+        if found is not None:
+            return found
+        total = len(self.order) + 1
+        rare = min(MAX_POSTING, RARE_SHARE * total)
+        scores: dict[int, float] = {}
+        for name in names:
+            posting = self._postings.get((typecode, name), ())
+            if not posting or len(posting) > rare:
+                continue
+            weight = math.log(total / len(posting))
+            for rank in posting:
+                scores[rank] = scores.get(rank, 0.0) + weight
+        best = heapq.nsmallest(count, scores, key=lambda rank: (-scores[rank], rank))
+        found = [self._by_rank[rank] for rank in best]
+        if len(self._shared) >= 4096:
+            self._shared.pop(next(iter(self._shared)))
+        self._shared[key] = found
+        return found
+
+    def _build_postings(self) -> None:
+        """(typecode, constant) -> the ranks (index order) of the labels of that typecode
+        whose conclusion has the constant (a syntax label that is not one of its variables)."""
+        self._postings = {}
+        self._by_rank = sorted(self.order, key=self.order.__getitem__)
+        for label in self._by_rank:
+            pattern = self.env.pattern(label)
+            if isinstance(pattern, str):
+                continue
+            typecode = pattern.statement.typecode
+            names: set[str] = set()
+            stack = [pattern.conclusion]
+            while stack:
+                node = stack.pop()
+                if node.label not in pattern.var_of_float:
+                    names.add(node.label)
+                stack.extend(node.children)
+            for name in names:
+                self._postings.setdefault((typecode, name), []).append(self.order[label])
 
     def labels(self, state: ProofState) -> list[str]:
         """The indexed labels that apply to the first goal, in the index's order (the last
@@ -259,7 +340,7 @@ class ApplicableActions:
             wanted = set(missing)
             hyps = [(h[1], h[2]) for h in pattern.hyps
                     if h[0] == "e" and _mentions(pattern, h[2], wanted)]
-        fill = not closing and bool(self.terms or self.lemma_limit)
+        fill = not closing and bool(self.terms or self.lemma_limit or self.index_lemmas)
         if not hyps and not fill:
             return [(label, 0.0)] if not missing else []
         facts = [(g.typecode, g.tree) for g in env.theorem(state.theorem).essentials.values()]
@@ -297,7 +378,7 @@ class ApplicableActions:
                 search(index + 1, sigma)  # this hypothesis stays a subgoal
 
         search(0, sigma)
-        if not closing and self.lemma_limit and len(results) < limit:
+        if not closing and (self.lemma_limit or self.index_lemmas) and len(results) < limit:
             self._look_ahead(state, pattern, missing, partial, limit, results, seen)
         if not closing and self.terms and len(results) < limit:
             self._fill(state, pattern, missing, partial, limit, results, seen)
@@ -338,6 +419,45 @@ class ApplicableActions:
             if unify(target, renamed[0], extended):
                 yield lemma, share, extended
 
+    def _index_unifiers(self, target: Any, typecode: str, open_vars: Sequence[str],
+                        full: dict[str, Any], limit_index: int, skip: set[str]
+                        ) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+        """Unify ``target`` with the conclusions of the earlier labels that share the most
+        rare constants with it (:meth:`sharing`, ``skip`` left out; ``INDEX_BUDGET``
+        unifications), ``open_vars`` being metavariables ``?L`` + name in ``full``. Returns
+        at most ``index_lemmas`` value lists that fix them all to terms of the goal's own
+        variables, and as many partial fixes ({variable: value} for some of them) for
+        :meth:`_look_ahead` to combine with another hypothesis's; a lemma that closes the
+        target outright (no hypotheses of its own) first, then by rank."""
+        statements = self.env.db.statements
+        seen: set[tuple[Any, ...]] = set()
+        whole: list[tuple[bool, int, list[Any]]] = []
+        parts: list[tuple[bool, int, dict[str, Any]]] = []
+        for rank, lemma in enumerate(self.sharing(typecode, target, INDEX_BUDGET)):
+            if lemma in skip or statements[lemma].index >= limit_index:
+                continue
+            renamed = self._renamed(lemma, "?T")
+            if renamed is None:
+                continue
+            unifier: dict[str, Any] = {}
+            if not unify(target, renamed[0], unifier):
+                continue
+            values = [resolve(full[v], unifier) for v in open_vars]
+            key = tuple(values)
+            if key in seen:
+                continue
+            seen.add(key)
+            fixed = {v: value for v, value in zip(open_vars, values)
+                     if not _metavariables([value])}
+            if len(fixed) == len(open_vars):
+                whole.append((len(renamed[2]) > 0, rank, values))
+            elif fixed:
+                parts.append((len(renamed[2]) > 0, rank, fixed))
+        whole.sort(key=lambda entry: entry[:2])
+        parts.sort(key=lambda entry: entry[:2])
+        return ([values for _, _, values in whole[:self.index_lemmas]],
+                [fixed for _, _, fixed in parts[:self.index_lemmas]])
+
     def _look_ahead(self, state: ProofState, pattern: Any, missing: Sequence[str],
                     partial: Sequence[dict[str, Any]], limit: int,
                     results: list[tuple[str, float]], seen: set[tuple[str, ...]]) -> None:
@@ -350,21 +470,25 @@ class ApplicableActions:
         ``ffn``'s conclusion gives ``ps``. When the lemma leaves some of its own variables
         in them, one level more: a hypothesis of that lemma that mentions them is unified
         with the conclusions of the ``second_level`` lemmas that most often proved it
-        (the prior adds both shares; these come after the completions of one level). No lemma is applied here: the subgoals are left to
-        the search, which may or may not prove them."""
+        (the prior adds both shares; these come after the completions of one level).
+        With ``index_lemmas``, the lemmas the conclusion index finds are unified too
+        (:meth:`_index_unifiers`), after the table's, and two lemmas that each fix some of
+        the open variables through different hypotheses are combined (at most
+        ``index_lemmas`` such pairs, best priors first). No lemma is applied here: the
+        subgoals are left to the search, which may or may not prove them."""
         env = self.env
         label = pattern.statement.label
-        per_hyp = self.lemmas.get(label)
-        if not per_hyp:
+        per_hyp = self.lemmas.get(label) or ((),) * len(pattern.hyps)
+        if not any(per_hyp) and not self.index_lemmas:
             return
         goal = state.goals[0].data
         limit_index = env.db.statements[state.theorem].index
         logical = [h[2] for h in pattern.hyps
                    if h[0] == "e" and h[1] not in env.syntax_typecodes]
-        found: list[tuple[int, float, tuple[str, ...]]] = []
+        found: list[tuple[float, float, tuple[str, ...]]] = []
 
         def record(sigma: dict[str, Any], open_vars: list[str], values: list[Any],
-                   prior: float, level: int) -> None:
+                   prior: float, level: float) -> None:
             done = dict(sigma)
             done.update(zip(open_vars, values))
             if any(env._instantiate(pattern, h, done) == goal for h in logical):
@@ -377,10 +501,26 @@ class ApplicableActions:
             full = dict(sigma)
             full.update((v, Node("?L" + v)) for v in open_vars)
             wanted = set(open_vars)
+            # per hypothesis, lemmas that fix some of the open variables only: two of
+            # them, from different hypotheses, may fix all (3eqtr4i's A and B)
+            pieces: list[list[tuple[dict[str, Any], float]]] = []
             for hyp, lemmas in zip(pattern.hyps, per_hyp):
-                if hyp[0] != "e" or not lemmas or not _mentions(pattern, hyp[2], wanted):
+                if hyp[0] != "e" or not _mentions(pattern, hyp[2], wanted):
                     continue
                 target = env._instantiate(pattern, hyp[2], full)
+                hyp_pieces: list[tuple[dict[str, Any], float]] = []
+                pieces.append(hyp_pieces)
+                if self.index_lemmas:
+                    tried = {lemma for lemma, _ in lemmas[:self.lemma_limit]}
+                    whole, parts = self._index_unifiers(target, hyp[1], open_vars, full,
+                                                        limit_index, tried)
+                    for rank, values in enumerate(whole):
+                        record(sigma, open_vars, values, -math.log(rank + 2), 1.5)
+                    if len(open_vars) > 1:
+                        hyp_pieces += [(fixed, -math.log(rank + 2))
+                                       for rank, fixed in enumerate(parts)]
+                if not lemmas:
+                    continue
                 for lemma, share, unifier in self._lemma_unifiers(
                         target, hyp[1], lemmas, limit_index, {}, "?T", self.lemma_limit):
                     values = [resolve(full[v], unifier) for v in open_vars]
@@ -388,6 +528,11 @@ class ApplicableActions:
                     if not still:
                         record(sigma, open_vars, values, share, 1)
                         continue
+                    if self.index_lemmas and len(hyp_pieces) < 2 * self.index_lemmas:
+                        fixed = {v: value for v, value in zip(open_vars, values)
+                                 if not _metavariables([value])}
+                        if fixed:
+                            hyp_pieces.append((fixed, share))
                     # the lemma leaves some of its own variables open: one level more
                     inner = self.lemmas.get(lemma)
                     hyps = self._renamed(lemma, "?T")
@@ -404,6 +549,15 @@ class ApplicableActions:
                             values2 = [resolve(v, unifier2) for v in values]
                             if not _metavariables(values2):
                                 record(sigma, open_vars, values2, share + share2, 2)
+            combined: list[tuple[float, dict[str, Any]]] = []
+            for first, second in itertools.combinations(pieces, 2):
+                for (a, prior_a), (b, prior_b) in itertools.product(first[:8], second[:8]):
+                    if (len(a.keys() | b.keys()) == len(open_vars)
+                            and all(a[v] == b[v] for v in a.keys() & b.keys())):
+                        combined.append((prior_a + prior_b, {**a, **b}))
+            combined.sort(key=lambda entry: -entry[0])
+            for prior, merged in combined[:self.index_lemmas]:
+                record(sigma, open_vars, [merged[v] for v in open_vars], prior, 1.75)
         found.sort(key=lambda entry: (entry[0], -entry[1]))  # one level before two
         for _, prior, texts in found:
             if len(results) >= limit:

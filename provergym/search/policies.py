@@ -29,6 +29,7 @@ from typing import Any
 from provergym.api import ProofState, Rejected
 from provergym.search.actions import (
     CONTEXT_TERMS,
+    INDEX_LEMMAS,
     LEMMA_LIMIT,
     ApplicableActions,
     LemmaTable,
@@ -143,7 +144,8 @@ class FrequencyPolicy(_ClosesInOneStep):
 
     def __init__(self, env: Any, counts: Counter, labels: Sequence[str] | None = None,
                  per_label: int = 2, terms: int = CONTEXT_TERMS,
-                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT) -> None:
+                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
+                 index_lemmas: int = INDEX_LEMMAS) -> None:
         if labels is None:
             labels = [label for label, _ in counts.most_common()]
         self.counts = counts
@@ -151,7 +153,7 @@ class FrequencyPolicy(_ClosesInOneStep):
         self.per_label = per_label
         self.candidates = ApplicableActions(env, sorted(labels, key=lambda x: -counts.get(x, 0)),
                                             terms=terms, lemmas=lemmas,
-                                            lemma_limit=lemma_limit)
+                                            lemma_limit=lemma_limit, index_lemmas=index_lemmas)
 
     def logprob(self, label: str) -> float:
         return math.log((self.counts.get(label, 0) + 1) / self.total)
@@ -182,10 +184,11 @@ class UniformPolicy(_ClosesInOneStep):
 
     def __init__(self, env: Any, labels: Sequence[str], seed: int = 0,
                  per_label: int = 2, terms: int = CONTEXT_TERMS,
-                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT) -> None:
+                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
+                 index_lemmas: int = INDEX_LEMMAS) -> None:
         self.seed, self.per_label = seed, per_label
         self.candidates = ApplicableActions(env, list(labels), terms=terms, lemmas=lemmas,
-                                            lemma_limit=lemma_limit)
+                                            lemma_limit=lemma_limit, index_lemmas=index_lemmas)
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
         labels = self.candidates.labels(state)
@@ -359,7 +362,8 @@ class MetamathModelPolicy(_ClosesInOneStep):
                  terms: int = CONTEXT_TERMS, step_neighbours: int = STEP_NEIGHBOURS,
                  step_weight: float = 0.5, max_written: int = 8,
                  lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
-                 prior_weight: float = 0.5, counts: Counter | None = None,
+                 index_lemmas: int = INDEX_LEMMAS, prior_weight: float = 0.5,
+                 counts: Counter | None = None,
                  frequency_weight: float | None = None) -> None:
         import torch
 
@@ -370,7 +374,7 @@ class MetamathModelPolicy(_ClosesInOneStep):
         self.model = Policy.load(model_dir, device=device)
         self.env = env
         self.candidates = ApplicableActions(env, list(labels), terms=terms, lemmas=lemmas,
-                                            lemma_limit=lemma_limit)
+                                            lemma_limit=lemma_limit, index_lemmas=index_lemmas)
         self.per_label, self.write, self.beams = per_label, write, beams
         self.choose = max(choose, per_label)
         self.step_neighbours = step_neighbours

@@ -119,9 +119,10 @@ def test_lemma_look_ahead_fixes_what_no_hypothesis_does(env):
     table = training_lemma_table(env.db, before, env.syntax_typecodes)
     state = env.open("orordir")
     own = "bitr3i {{ ps : ( ( ph \\/ ps ) \\/ ( ch \\/ ch ) ) }}"
-    assert ApplicableActions(env, labels).completions(state, "bitr3i", limit=8) == []
-    assert ApplicableActions(env, labels, lemmas=table, lemma_limit=0).completions(
+    assert ApplicableActions(env, labels, index_lemmas=0).completions(
         state, "bitr3i", limit=8) == []
+    assert ApplicableActions(env, labels, lemmas=table, lemma_limit=0,
+                             index_lemmas=0).completions(state, "bitr3i", limit=8) == []
     look = ApplicableActions(env, labels, lemmas=table)
     weighted = look.weighted_completions(state, "bitr3i", limit=8)
     assert weighted[0][0] == own and weighted[0][1] < 0  # a prior, not a certainty
@@ -145,11 +146,61 @@ def test_lemma_look_ahead_goes_one_level_deeper(env):
     table = training_lemma_table(env.db, before, env.syntax_typecodes)
     state = env.open("re2luk3")
     own = "anmp {{ ph : ( -. ph \\/ ( -. ph -> ps ) ) }}"
-    one = ApplicableActions(env, labels, lemmas=table, second_level=0)
+    one = ApplicableActions(env, labels, lemmas=table, second_level=0, index_lemmas=0)
     assert own not in one.completions(state, "anmp", limit=64)
     assert ApplicableActions(env, labels, lemmas=table).second_level == 0  # off by default
-    two = ApplicableActions(env, labels, lemmas=table, second_level=8)
+    two = ApplicableActions(env, labels, lemmas=table, second_level=8, index_lemmas=0)
     assert two.completions(state, "anmp", limit=8)[0] == own
+    assert not isinstance(env.step(state, own), Rejected)
+
+
+def test_index_look_ahead_fixes_what_the_lemma_table_does_not(env):
+    # domprobsiga, |- ( P e. Prob -> dom P e. U. ran sigAlgebra ), is syl with ps fixed by
+    # domprobmeas, |- ( P e. Prob -> P e. ( measures ` dom P ) ), a lemma too rare to be in
+    # any table of frequent lemmas. The conclusion index finds it by the rare constants it
+    # shares with syl's hypothesis ( P e. Prob -> ?ps ), and it closes that hypothesis
+    # outright, so it comes first; a generic lemma (notnot: ps := -. -. P e. Prob) is not
+    # offered, and nothing from domprobmeas on is used before it exists.
+    limit = env.db.statements["domprobsiga"].index
+    labels = [s.label for s in env.db.assertions()
+              if s.typecode not in env.syntax_typecodes and s.index < limit]
+    state = env.open("domprobsiga")
+    own = "syl {{ ps : P e. ( measures ` dom P ) }}"
+    assert ApplicableActions(env, labels, index_lemmas=0).completions(state, "syl", limit=8) == []
+    index = ApplicableActions(env, labels, index_lemmas=4)
+    weighted = index.weighted_completions(state, "syl", limit=8)
+    assert weighted[0][0] == own and weighted[0][1] < 0  # a prior, not a certainty
+    assert len(weighted) <= 4
+    assert "syl {{ ps : -. -. P e. Prob }}" not in [a for a, _ in weighted]
+    for label in index.labels(state)[:40]:  # every completion is a step the env accepts
+        for action, prior in index.weighted_completions(state, label, limit=8):
+            assert prior <= 0
+            assert not isinstance(env.step(state, action), Rejected), action
+    # the same goal in a theorem that comes before domprobmeas: its step is not offered
+    before = max((s for s in env.db.theorems()
+                  if s.index < env.db.statements["domprobmeas"].index), key=lambda s: s.index)
+    early = env.goal_state(before.label, state.goals[0].conclusion)
+    assert own not in index.completions(early, "syl", limit=64)
+    with pytest.raises(ValueError):
+        ApplicableActions(env, labels, index_lemmas=-1)
+
+
+def test_two_lemmas_for_two_hypotheses_fix_two_open_variables(env):
+    # resima, |- ( ( A |` B ) " B ) = ( A " B ), is 3eqtr4i with A and B open; df-ima
+    # fixes A through one hypothesis, |- ( ( A |` B ) " B ) = ?A, and B through another,
+    # |- ( A " B ) = ?B; neither alone fixes both, together they give the proof's step.
+    limit = env.db.statements["resima"].index
+    labels = [s.label for s in env.db.assertions()
+              if s.typecode not in env.syntax_typecodes and s.index < limit]
+    before = [s.label for s in env.db.theorems() if s.index < limit]
+    table = training_lemma_table(env.db, before, env.syntax_typecodes)
+    state = env.open("resima")
+    own = "3eqtr4i {{ A : ran ( ( A |` B ) |` B ) }} {{ B : ran ( A |` B ) }}"
+    assert ApplicableActions(env, labels, lemmas=table, index_lemmas=0).completions(
+        state, "3eqtr4i", limit=64) == []
+    found = ApplicableActions(env, labels, lemmas=table, index_lemmas=4).completions(
+        state, "3eqtr4i", limit=8)
+    assert own in found and len(found) <= 8
     assert not isinstance(env.step(state, own), Rejected)
 
 

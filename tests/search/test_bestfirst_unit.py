@@ -9,7 +9,13 @@ import time
 import pytest
 
 from provergym.api import Goal, Progress, ProofState, Proved, Rejected
-from provergym.bench.summary import budget_points, summarise, wilson_interval
+from provergym.bench.summary import (
+    budget_points,
+    format_summary,
+    mcnemar_p,
+    summarise,
+    wilson_interval,
+)
 from provergym.search.bestfirst import SearchConfig, best_first_search
 from provergym.search.result import BUDGET, CHECK_FAILED, EXHAUSTED, PROVED, TIMEOUT, SearchResult
 
@@ -206,3 +212,31 @@ def test_summary_pass_rate_by_budget():
     assert row["proved"] == 2 and row["check_failed"] == 1 and row["pass_rate"] == 0.5
     assert budget_points(8) == [1, 2, 4, 8]
     assert row["pass_rate_by_budget"] == {"1": 0.25, "2": 0.25, "4": 0.25, "8": 0.5}
+
+
+def test_mcnemar_known_values():
+    # 10 discordant theorems split 8/2: P(X <= 2 | n=10, 1/2) = 56/1024, two-sided twice that
+    assert math.isclose(mcnemar_p(8, 2), 2 * 56 / 1024)
+    assert mcnemar_p(2, 8) == mcnemar_p(8, 2)
+    assert mcnemar_p(5, 5) == 1.0 and mcnemar_p(0, 0) == 1.0
+    assert math.isclose(mcnemar_p(6, 0), 2 / 64)
+
+
+def test_summary_compares_methods_on_the_same_theorems():
+    def line(method, theorem, status):
+        return {"method": method, "theorem": theorem, "result": {
+            "status": status, "expansions_to_proof": 1 if status == PROVED else None,
+            "stats": {"seconds": 1.0, "expansions": 1}}}
+
+    lines = [line("x", t, PROVED) for t in "abcdef"] + [line("x", "g", BUDGET)]
+    lines += [line("y", t, BUDGET) for t in "abcde"] + [line("y", "f", PROVED),
+                                                       line("y", "g", PROVED)]
+    lines += [line("z", "a", PROVED)]  # attempted one theorem only
+    summary = summarise(lines)
+    first = summary["paired"][0]
+    assert (first["a"], first["b"], first["theorems"]) == ("x", "y", 7)
+    assert (first["only_a"], first["only_b"]) == (5, 1)
+    assert math.isclose(first["p_value"], mcnemar_p(5, 1))
+    xz = [p for p in summary["paired"] if (p["a"], p["b"]) == ("x", "z")][0]
+    assert xz["theorems"] == 1 and xz["only_a"] == xz["only_b"] == 0
+    assert "5 only x, 1 only y" in format_summary(summary)

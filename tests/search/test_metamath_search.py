@@ -118,7 +118,8 @@ def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
     # Other settings are not mixed into these results: a clear error, nothing lost
     for changed in (replace(config, search=SearchConfig(expansions=4)),
                     replace(config, context_terms=4), replace(config, lemmas=0),
-                    replace(config, frequency_weight=0.0)):
+                    replace(config, frequency_weight=0.0),
+                    replace(config, index_lemmas=config.index_lemmas + 4)):
         with pytest.raises(BenchError, match="other settings"):
             run_bench(changed)
         assert len(read_results(tmp_path / "run")) == len(lines)
@@ -127,6 +128,7 @@ def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
     report = write_report(tmp_path / "run").read_text()
     assert "<table" in report and "data:image/png;base64," in report
     assert "dedi" in report and "A search tree" in report
+    assert "frequency vs improve" in report and "exact McNemar p" in report
 
     message = export_results(path, tmp_path / "export")
     assert "passed with no error" in message
