@@ -107,16 +107,21 @@ def test_lemma_table_reads_training_proofs(env):
             assert all(env.db.statements[lemma].kind in "ap" for lemma, _ in lemmas)
 
 
+def _before(env, theorem):
+    """The logical labels before ``theorem``, and the lemma table of the proofs before it."""
+    limit = env.db.statements[theorem].index
+    labels = [s.label for s in env.db.assertions()
+              if s.typecode not in env.syntax_typecodes and s.index < limit]
+    before = [s.label for s in env.db.theorems() if s.index < limit]
+    return labels, training_lemma_table(env.db, before, env.syntax_typecodes)
+
+
 def test_lemma_look_ahead_fixes_what_no_hypothesis_does(env):
     # orordir, |- ( ( ( ph \/ ps ) \/ ch ) <-> ( ( ph \/ ch ) \/ ( ps \/ ch ) ) ), has no
     # hypotheses; its proof ends with bitr3i, whose ps no hypothesis fixes. Earlier proofs
     # prove bitr3i's hypotheses with lemmas whose conclusions, unified with them, fix ps:
     # the proof's own step comes first, from the theorems before orordir alone.
-    limit = env.db.statements["orordir"].index
-    labels = [s.label for s in env.db.assertions()
-              if s.typecode not in env.syntax_typecodes and s.index < limit]
-    before = [s.label for s in env.db.theorems() if s.index < limit]
-    table = training_lemma_table(env.db, before, env.syntax_typecodes)
+    labels, table = _before(env, "orordir")
     state = env.open("orordir")
     own = "bitr3i {{ ps : ( ( ph \\/ ps ) \\/ ( ch \\/ ch ) ) }}"
     assert ApplicableActions(env, labels, index_lemmas=0).completions(
@@ -139,11 +144,7 @@ def test_lemma_look_ahead_goes_one_level_deeper(env):
     # re2luk3, |- ( ph -> ( -. ph -> ps ) ), starts with anmp, whose ph no hypothesis
     # fixes; the lemmas that prove anmp's hypotheses leave variables of their own open,
     # and the lemmas that prove *their* hypotheses fix them: the proof's own step.
-    limit = env.db.statements["re2luk3"].index
-    labels = [s.label for s in env.db.assertions()
-              if s.typecode not in env.syntax_typecodes and s.index < limit]
-    before = [s.label for s in env.db.theorems() if s.index < limit]
-    table = training_lemma_table(env.db, before, env.syntax_typecodes)
+    labels, table = _before(env, "re2luk3")
     state = env.open("re2luk3")
     own = "anmp {{ ph : ( -. ph \\/ ( -. ph -> ps ) ) }}"
     one = ApplicableActions(env, labels, lemmas=table, second_level=0, index_lemmas=0)
@@ -161,9 +162,7 @@ def test_index_look_ahead_fixes_what_the_lemma_table_does_not(env):
     # shares with syl's hypothesis ( P e. Prob -> ?ps ), and it closes that hypothesis
     # outright, so it comes first; a generic lemma (notnot: ps := -. -. P e. Prob) is not
     # offered, and nothing from domprobmeas on is used before it exists.
-    limit = env.db.statements["domprobsiga"].index
-    labels = [s.label for s in env.db.assertions()
-              if s.typecode not in env.syntax_typecodes and s.index < limit]
+    labels, _ = _before(env, "domprobsiga")
     state = env.open("domprobsiga")
     own = "syl {{ ps : P e. ( measures ` dom P ) }}"
     assert ApplicableActions(env, labels, index_lemmas=0).completions(state, "syl", limit=8) == []
@@ -189,11 +188,7 @@ def test_two_lemmas_for_two_hypotheses_fix_two_open_variables(env):
     # resima, |- ( ( A |` B ) " B ) = ( A " B ), is 3eqtr4i with A and B open; df-ima
     # fixes A through one hypothesis, |- ( ( A |` B ) " B ) = ?A, and B through another,
     # |- ( A " B ) = ?B; neither alone fixes both, together they give the proof's step.
-    limit = env.db.statements["resima"].index
-    labels = [s.label for s in env.db.assertions()
-              if s.typecode not in env.syntax_typecodes and s.index < limit]
-    before = [s.label for s in env.db.theorems() if s.index < limit]
-    table = training_lemma_table(env.db, before, env.syntax_typecodes)
+    labels, table = _before(env, "resima")
     state = env.open("resima")
     own = "3eqtr4i {{ A : ran ( ( A |` B ) |` B ) }} {{ B : ran ( A |` B ) }}"
     assert ApplicableActions(env, labels, lemmas=table, index_lemmas=0).completions(
