@@ -108,7 +108,8 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Metamath: also fix such a variable with up to K earlier "
                              "assertions, found through the conclusion index, whose conclusion "
                              "unifies with that hypothesis (one with no hypotheses of its own "
-                             f"first, then the most specific; default {INDEX_LEMMAS}; 0: off)")
+                             "first, then those sharing the most rare constants with it; "
+                             f"default {INDEX_LEMMAS}; 0: off)")
     parser.add_argument("--no-shortcuts", action="store_true",
                         help="Metamath: spend an expansion on every goal, even one that a "
                              "hypothesis or a single step closes (pure GPT-f search)")

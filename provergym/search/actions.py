@@ -169,18 +169,11 @@ class ApplicableActions:
         """Up to ``count`` labels of ``typecode`` whose conclusion shares the most rare
         constants with ``target`` (each constant weighs log(labels / labels that have it);
         one that more than ``MAX_POSTING`` labels or ``RARE_SHARE`` of them have weighs
-        nothing), best first, ties in
-        the index's order. A generic lemma (``notnot``, ``( ph -> -. -. ph )``) shares
+        nothing), best first, ties in the index's order. A generic lemma (``notnot``, ``( ph -> -. -. ph )``) shares
         no rare constant with anything and is never offered."""
         if self._postings is None:
             self._build_postings()
-        names = set()
-        stack = [target]
-        while stack:
-            node = stack.pop()
-            if node.label[0] != "?":
-                names.add(node.label)
-            stack.extend(node.children)
+        names = _labels(target, lambda label: label[0] == "?")
         key = (typecode, frozenset(names), count)
         found = self._shared.get(key)
         if found is not None:
@@ -212,14 +205,7 @@ class ApplicableActions:
             if isinstance(pattern, str):
                 continue
             typecode = pattern.statement.typecode
-            names: set[str] = set()
-            stack = [pattern.conclusion]
-            while stack:
-                node = stack.pop()
-                if node.label not in pattern.var_of_float:
-                    names.add(node.label)
-                stack.extend(node.children)
-            for name in names:
+            for name in _labels(pattern.conclusion, pattern.var_of_float.__contains__):
                 self._postings.setdefault((typecode, name), []).append(self.order[label])
 
     def labels(self, state: ProofState) -> list[str]:
@@ -648,6 +634,18 @@ def resolve(node: Any, unifier: dict[str, Any]) -> Any:
     if all(new is old for new, old in zip(children, node.children)):
         return node
     return Node(node.label, children)
+
+
+def _labels(tree: Any, skip: Any) -> set[str]:
+    """The labels of ``tree``'s nodes for which ``skip(label)`` is false."""
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if not skip(node.label):
+            found.add(node.label)
+        stack.extend(node.children)
+    return found
 
 
 def _metavariables(nodes: Sequence[Any]) -> set[str]:
