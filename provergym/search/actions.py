@@ -433,8 +433,7 @@ class ApplicableActions:
             if key in seen:
                 continue
             seen.add(key)
-            fixed = {v: value for v, value in zip(open_vars, values)
-                     if not _metavariables([value])}
+            fixed = _fixed(open_vars, values)
             if len(fixed) == len(open_vars):
                 whole.append((len(renamed[2]) > 0, rank, values))
             elif fixed:
@@ -515,8 +514,7 @@ class ApplicableActions:
                         record(sigma, open_vars, values, share, 1)
                         continue
                     if self.index_lemmas and len(hyp_pieces) < 2 * self.index_lemmas:
-                        fixed = {v: value for v, value in zip(open_vars, values)
-                                 if not _metavariables([value])}
+                        fixed = _fixed(open_vars, values)
                         if fixed:
                             hyp_pieces.append((fixed, share))
                     # the lemma leaves some of its own variables open: one level more
@@ -634,6 +632,11 @@ def resolve(node: Any, unifier: dict[str, Any]) -> Any:
     if all(new is old for new, old in zip(children, node.children)):
         return node
     return Node(node.label, children)
+
+
+def _fixed(variables: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
+    """The variables whose value has no metavariable left, with their values."""
+    return {v: value for v, value in zip(variables, values) if not _metavariables([value])}
 
 
 def _labels(tree: Any, skip: Any) -> set[str]:
