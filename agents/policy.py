@@ -169,7 +169,13 @@ class Policy:
         return results
 
     def score(self, goal: Goalish, actions: Sequence[str]) -> list[float]:
-        """Exact ``log p(action + eos | GOAL goal PROOFSTEP)`` of each action."""
+        """Exact ``log p(action + eos | GOAL goal PROOFSTEP)`` of each action.
+
+        The prompt is the same for every action, so it is run once and its key/value
+        cache shared: the actions then run as one right-padded batch after it (causal
+        attention: padding after a token never changes it), and only the positions that
+        predict an action's tokens get logits. Same figures as running every
+        ``prompt + action`` whole, several times faster on long goals."""
         import torch
 
         from agents.tokenizer import encode_text
@@ -178,21 +184,37 @@ class Policy:
             return []
         answers = [[*encode_text(self.tokenizer, a), self.tokenizer.eos_token_id]
                    for a in actions]
-        prompt = self._prompt(goal, PROOFSTEP, max(len(a) for a in answers))
-        sequences = [prompt + answer for answer in answers]
-        ids, mask, positions = self._left_padded(sequences)
+        longest = max(len(answer) for answer in answers)
+        prompt = self._prompt(goal, PROOFSTEP, longest)
+        width, device = len(prompt), self.device
+        pad = self.tokenizer.pad_token_id
+        rows = len(answers)
+        ids = torch.tensor([answer + [pad] * (longest - len(answer)) for answer in answers],
+                           device=device)
+        mask = torch.tensor([[1] * (width + len(answer)) + [0] * (longest - len(answer))
+                             for answer in answers], device=device)
+        positions = torch.arange(width, width + longest, device=device).expand(rows, -1)
         with torch.no_grad():
-            logits = self.model(input_ids=ids, attention_mask=mask,
-                                position_ids=positions).logits.float()
-        logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
-        targets = ids[:, 1:]
-        picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        scores = []
-        width = ids.shape[1]
-        for row, answer in enumerate(answers):
-            # The answer is the last len(answer) tokens; they are predicted from one earlier.
-            scores.append(float(picked[row, width - 1 - len(answer):].sum()))
-        return scores
+            head = self.model(input_ids=torch.tensor([prompt], device=device), use_cache=True,
+                              logits_to_keep=1)
+            cache = head.past_key_values
+            cache.batch_repeat_interleave(rows)
+            # the answer's first token comes from the prompt's last position; token j > 0
+            # from the answer's position j - 1 (the last position predicts nothing)
+            first = torch.log_softmax(head.logits[0, -1].float(), dim=-1)
+            total = first[ids[:, 0]]
+            if longest > 1:
+                logits = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1],
+                                    position_ids=positions[:, :-1], past_key_values=cache,
+                                    use_cache=False).logits
+                lengths = torch.tensor([len(answer) for answer in answers], device=device)
+                wanted = torch.arange(longest - 1, device=device) < (lengths - 1)[:, None]
+                row, column = wanted.nonzero(as_tuple=True)
+                chosen = logits[row, column].float()
+                picked = (chosen.gather(-1, ids[row, column + 1][:, None]).squeeze(-1)
+                          - torch.logsumexp(chosen, dim=-1))
+                total = total.index_add(0, row, picked)
+        return [float(value) for value in total]
 
     def first_token_logprobs(self, goal: Goalish, words: Sequence[str]) -> list[float]:
         """``log p(answer starts with word | GOAL goal PROOFSTEP)`` for each word, from one
@@ -205,8 +227,8 @@ class Policy:
         ids = [unk if i is None else i for i in ids]
         prompt, mask, positions = self._left_padded([self._prompt(goal, PROOFSTEP, 1)])
         with torch.no_grad():
-            logits = self.model(input_ids=prompt, attention_mask=mask,
-                                position_ids=positions).logits[0, -1].float()
+            logits = self.model(input_ids=prompt, attention_mask=mask, position_ids=positions,
+                                logits_to_keep=1).logits[0, -1].float()
         return torch.log_softmax(logits, dim=-1)[ids].tolist()
 
     def complete(self, goal: Goalish, prefixes: Sequence[str], n: int,
@@ -261,8 +283,8 @@ class Policy:
             raise ValueError(f"this model has no options for {keyword}")
         ids, mask, positions = self._left_padded([self._prompt(g, keyword, 1) for g in goals])
         with torch.no_grad():
-            logits = self.model(input_ids=ids, attention_mask=mask,
-                                position_ids=positions).logits[:, -1].float()
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                logits_to_keep=1).logits[:, -1].float()
         chosen = logits[:, list(option_ids)]
         return torch.log_softmax(chosen, dim=-1).tolist()
 

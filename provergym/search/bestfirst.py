@@ -74,6 +74,9 @@ class SearchConfig:
     close_by_hypothesis: bool = True
     # ... and one that a single step closes outright (the policy's ``closing``), likewise
     close_in_one_step: bool = True
+    # independent goals: never expand a goal that can no longer help prove the theorem
+    # (every AND node that needs it has a dead or proved sibling path; see _live)
+    prune: bool = True
     keep_tree: bool = True  # record the search tree in the result
     max_text: int = 2000  # characters of goal text kept per tree node
 
@@ -95,6 +98,7 @@ class _Node:
     depth: int
     expanded: bool = False
     proved: bool = False
+    dead: bool = False  # expanded, and no action it has can ever prove it
     edges: list[dict[str, Any]] = field(default_factory=list)
     proof_edge: int | None = None  # index into edges of the action that proved it
 
@@ -115,7 +119,7 @@ class BestFirstSearch:
         self.by_key: dict[Any, int] = {}
         # Metamath: child node -> [(parent node, edge index)] for proof propagation
         self.users: dict[int, list[tuple[int, int]]] = {}
-        self.expansions = self.prover_calls = self.policy_calls = 0
+        self.expansions = self.prover_calls = self.policy_calls = self.pruned = 0
         self.policy_seconds = self.prover_seconds = 0.0
         self.start = time.perf_counter()
         self.expansions_to_proof: int | None = None
@@ -180,13 +184,57 @@ class BestFirstSearch:
         finally:
             self.prover_seconds += time.perf_counter() - started
 
-    def _next(self) -> _Node | None:
+    def _next(self, live: set[int] | None = None) -> _Node | None:
+        """The best queued node not yet expanded; with ``live``, one of those (the others
+        are dropped: a goal leaves the live set for good, unless an expansion reaches it
+        again, and then it is queued again)."""
         while self.heap:
             _, _, node_id = heapq.heappop(self.heap)
             node = self.nodes[node_id]
-            if not node.expanded and not node.proved:
-                return node
+            if node.expanded or node.proved:
+                continue
+            if live is not None and node_id not in live:
+                self.pruned += 1
+                continue
+            return node
         return None
+
+    def _alive(self, edge: dict[str, Any]) -> bool:
+        """An AND node that may still prove its goal: it made progress and no sub-goal of
+        it is dead."""
+        return edge["outcome"] == "progress" and not any(self.nodes[c].dead
+                                                         for c in edge["children"])
+
+    def _mark_dead(self, node_id: int) -> None:
+        """After a complete expansion: a goal none of whose actions can still prove it is
+        dead, and so is every goal whose actions all need a dead one (propagated up)."""
+        work = [node_id]
+        while work:
+            node = self.nodes[work.pop()]
+            if node.dead or node.proved or not node.expanded:
+                continue
+            if any(self._alive(edge) for edge in node.edges):
+                continue
+            node.dead = True
+            work.extend(user for user, _ in self.users.get(node.id, ()))
+
+    def _live(self, root_id: int) -> set[int]:
+        """The goals that can still help prove the root: reachable from it through goals
+        not yet proved and AND nodes still alive. A sub-goal of an action whose sibling is
+        dead, or of a goal already proved another way, is not among them."""
+        live = {root_id}
+        stack = [root_id]
+        while stack:
+            node = self.nodes[stack.pop()]
+            if node.proved or not node.expanded:
+                continue
+            for edge in node.edges:
+                if self._alive(edge):
+                    for child in edge["children"]:
+                        if child not in live and not self.nodes[child].proved:
+                            live.add(child)
+                            stack.append(child)
+        return live
 
     def _check_budget(self) -> None:
         if self.expansions >= self.config.expansions:
@@ -256,14 +304,18 @@ class BestFirstSearch:
         self._push([root_id])
         while not self.nodes[root_id].proved:
             self._check_budget()
-            node = self._next()
+            node = self._next(self._live(root_id) if self.config.prune else None)
             if node is None:
                 raise _Stop(EXHAUSTED, "no goal left to expand")
             node.expanded = True
             self.expansions += 1
             new_ids = []
+            complete = True
             for action, logprob in self._propose(node.state):
-                if node.proved or self._elapsed() >= self.config.time_limit:
+                if node.proved:
+                    break
+                if self._elapsed() >= self.config.time_limit:
+                    complete = False
                     break
                 result = self._step(node.state, action)
                 edge = self._edge(action, logprob, result)
@@ -283,6 +335,8 @@ class BestFirstSearch:
                                           node.depth + 1, text)
                         if not self._close_by_hypothesis(child):
                             new_ids.append(child)
+                    elif not self.nodes[child].expanded and not self.nodes[child].proved:
+                        new_ids.append(child)  # queued again: it may have been dropped
                     children.append(child)
                     self.users.setdefault(child, []).append((node.id, edge_index))
                 edge["children"] = children
@@ -290,7 +344,9 @@ class BestFirstSearch:
                     edge["outcome"] = "duplicate"  # the goal again among its own sub-goals
                 elif all(self.nodes[c].proved for c in children):
                     self._mark_proved(node.id, edge_index)
-            self._push([i for i in new_ids if not self.nodes[i].proved])
+            if complete:
+                self._mark_dead(node.id)
+            self._push([i for i in dict.fromkeys(new_ids) if not self.nodes[i].proved])
         self.expansions_to_proof = self.expansions
         return self._replay(theorem, root_id)
 
@@ -372,6 +428,7 @@ class BestFirstSearch:
                 checks: dict[str, str] | None = None) -> SearchResult:
         stats = SearchStats(expansions=self.expansions, prover_calls=self.prover_calls,
                             policy_calls=self.policy_calls, nodes=len(self.nodes),
+                            pruned=self.pruned,
                             seconds=round(self._elapsed(), 4),
                             policy_seconds=round(self.policy_seconds, 4),
                             prover_seconds=round(self.prover_seconds, 4))

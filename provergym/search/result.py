@@ -55,6 +55,7 @@ class SearchStats:
     seconds: float
     policy_seconds: float
     prover_seconds: float
+    pruned: int = 0  # queued goals dropped unexpanded: they could no longer help
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,12 @@ def test_checkpoint_reloads_and_propose_gives_valid_candidates(metamath_run, cor
     best, logprob = policy.propose(goals[0], 2)[0]
     assert policy.score(goals[0], [best])[0] == pytest.approx(logprob, abs=1e-4)
 
+    # Scoring a batch of actions of different lengths (shared prompt cache, right
+    # padding) gives what one plain forward pass over prompt + action gives for each.
+    actions = ["ax-mp", "ax-1 {{ ph : ( ph -> ps ) }}", "id", "ax-2 {{ ch : ps }}"]
+    assert policy.score(goals[1], actions) == pytest.approx(
+        [_whole_sequence_logprob(policy, goals[1], a, actions) for a in actions], abs=1e-4)
+
     distribution = policy.value_distribution(goals[0])
     assert sum(distribution.values()) == pytest.approx(1.0)
     assert policy.value(goals[0]) <= 0.0
@@ -343,3 +349,24 @@ def _retrieved_steps_are_candidates(run, retriever, corpus) -> None:
     assert off.near_steps(state) == {}
     with pytest.raises(ValueError):
         MetamathModelPolicy(run, env, labels, threads=1, step_weight=2.0)
+
+
+def _whole_sequence_logprob(policy, goal, action, batch) -> float:
+    """log p(action + eos | prompt) from one unbatched forward pass over the whole text
+    (the prompt is the one ``score`` builds for ``batch``: its room depends on the
+    longest action)."""
+    import torch
+
+    from agents.tasks import PROOFSTEP
+    from agents.tokenizer import encode_text
+
+    def answer(text):
+        return [*encode_text(policy.tokenizer, text), policy.tokenizer.eos_token_id]
+
+    prompt = policy._prompt(goal, PROOFSTEP, max(len(answer(a)) for a in batch))
+    tokens = answer(action)
+    ids = torch.tensor([prompt + tokens])
+    with torch.no_grad():
+        logits = policy.model(input_ids=ids).logits[0].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    return float(sum(logprobs[len(prompt) - 1 + i, t] for i, t in enumerate(tokens)))

@@ -240,3 +240,66 @@ def test_summary_compares_methods_on_the_same_theorems():
     xz = [p for p in summary["paired"] if (p["a"], p["b"]) == ("x", "z")][0]
     assert xz["theorems"] == 1 and xz["only_a"] == xz["only_b"] == 0
     assert "5 only x, 1 only y" in format_summary(summary)
+
+
+class GraphEnv:
+    """Independent goals from a table: goal -> {action: sub-goals}; () closes the goal,
+    an action the table lacks is rejected."""
+
+    name = "fake"
+
+    def __init__(self, table: dict[str, dict[str, tuple[str, ...]]]) -> None:
+        self.table = table
+
+    def _state(self, theorem: str, goals: tuple[str, ...], trail: tuple[str, ...]) -> ProofState:
+        return ProofState(theorem, tuple(Goal(g) for g in goals), (theorem, goals, trail),
+                          independent=True, data=(goals, trail))
+
+    def open(self, theorem: str) -> ProofState:
+        return self._state(theorem, (theorem,), ())
+
+    def split(self, state: ProofState) -> tuple[ProofState, ...]:
+        return tuple(self._state(state.theorem, (g,), ()) for g in state.data[0])
+
+    def step(self, state: ProofState, action: str):
+        goals, trail = state.data
+        new = self.table.get(goals[0], {}).get(action)
+        if new is None:
+            return Rejected(f"{action} does not apply to {goals[0]}")
+        goals, trail = new + goals[1:], (*trail, action)
+        return Proved(" ".join(trail)) if not goals else Progress(
+            self._state(state.theorem, goals, trail))
+
+    def prove(self, theorem: str, actions: list[str]):
+        state = self.open(theorem)
+        for action in actions:
+            result = self.step(state, action)
+            if not isinstance(result, Progress):
+                return result
+            state = result.state
+        return Rejected("goals left")
+
+
+def test_a_goal_beside_a_dead_one_is_never_expanded():
+    # "a" needs x and y, but nothing applies to x: once x is expanded and found dead, y
+    # can no longer help and the search goes on with "b".
+    table = {"r": {"a": ("x", "y"), "b": ("z",)}, "y": {"c": ()}, "z": {"c": ()}}
+    policy = ScriptedPolicy({"a": -0.1, "b": -0.5, "c": -0.2, "dud": -0.3})
+    pruned = best_first_search(GraphEnv(table), "r", policy, SearchConfig(candidates=4))
+    assert pruned.status == PROVED and pruned.actions == ("b", "c")
+    assert policy.asked == ["r", "x", "z"] and pruned.stats.pruned == 1
+    policy.asked.clear()
+    plain = best_first_search(GraphEnv(table), "r", policy,
+                              SearchConfig(candidates=4, prune=False))
+    assert plain.status == PROVED and policy.asked == ["r", "x", "y", "z"]
+    assert plain.stats.pruned == 0
+
+
+def test_a_dropped_goal_that_another_action_needs_again_is_expanded():
+    # y is dropped beside the dead x; later m's action needs y again: it is queued again.
+    table = {"r": {"a": ("x", "y"), "b": ("m",)}, "m": {"d": ("y",)}, "y": {"c": ()}}
+    policy = ScriptedPolicy({"a": -0.1, "b": -0.5, "c": -0.2, "d": -0.3})
+    result = best_first_search(GraphEnv(table), "r", policy,
+                               SearchConfig(candidates=4, close_in_one_step=False))
+    assert result.status == PROVED and result.actions == ("b", "d", "c")
+    assert policy.asked == ["r", "x", "m", "y"] and result.stats.pruned == 1
