@@ -45,6 +45,13 @@ _SCOPE_OPEN = re.compile(
 _SCOPE_CLOSE = re.compile(r"End\s+([^\W\d][\w']*)\s*\.")
 
 
+def scope_opening(sentence: str) -> tuple[str, str] | None:
+    """``("Section", "S")``, ``("Module", "M")`` or ``("Module Type", "T")`` when ``sentence``
+    opens a section or an interactive module (not ``Module M := N.``), else None."""
+    match = _SCOPE_OPEN.match(sentence)
+    return (" ".join(match.group(1).split()), match.group(2)) if match else None
+
+
 def statement_name(sentence: str) -> str | None:
     """The name declared by a statement sentence (``Lemma foo ...`` -> ``foo``)."""
     match = _STATEMENT.match(sentence)
@@ -317,11 +324,11 @@ class CoqFile:
         """Like :meth:`open_scopes`, each with the index of the sentence that opened it."""
         stack: list[tuple[str, int]] = []
         for index, sentence in enumerate(self.sentences[:lemma.index]):
-            opened = _SCOPE_OPEN.match(sentence.text)
+            opened = scope_opening(sentence.text)
             closed = _SCOPE_CLOSE.match(sentence.text)
             names = [name for name, _ in stack]
             if opened:
-                stack.append((opened.group(2), index))
+                stack.append((opened[1], index))
             elif closed and closed.group(1) in names:
                 del stack[len(names) - 1 - names[::-1].index(closed.group(1)):]
         return stack

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from provergym.coq.env import _SCOPE_OPEN, CoqFile
+from provergym.coq.env import CoqFile, scope_opening
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def export_text(env: CoqFile, lemma: str, proof: str, preamble: Sequence[str] = 
     scopes = env.open_scope_sentences(found)
     for _, index in reversed(scopes):  # later openings first: earlier offsets stay valid
         sentence = env.sentences[index]
-        if _SCOPE_OPEN.match(sentence.text).group(1) == "Module":  # not a Section, a Type
+        if scope_opening(sentence.text)[0] == "Module":  # not a Section, a Module Type
             prefix = (prefix[:sentence.start] + without_signature(sentence.text)
                       + prefix[sentence.end:])
     closing = "".join(f"End {name}.\n" for name, _ in reversed(scopes))

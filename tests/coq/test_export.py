@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from provergym.api import Proved
-from provergym.coq.env import CoqFile
+from provergym.coq.env import CoqFile, scope_opening
 from provergym.coq.export import check_with_coqc, export_proof
 from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
 
@@ -89,3 +89,15 @@ def test_a_lemma_inside_a_module_with_a_signature_exports(coq, tmp_path,
             assert check.ok, check.output
         bad = export_proof(env, "x_zero", "Proof. exact I. Qed.", tmp_path / "Bad.v")
         assert not check_with_coqc(bad, env.coq_args, cwd=env.cwd).ok
+
+
+@pytest.mark.parametrize(("sentence", "opening"), [
+    ("Section S.", ("Section", "S")),
+    ("Local Module M (X : T) <: S.", ("Module", "M")),
+    ("Module  Type\n  MT.", ("Module Type", "MT")),
+    ("Module Export E.", ("Module", "E")),
+    ("Module N := Nat.", None),  # an alias opens nothing
+    ("Lemma l : True.", None),
+])
+def test_scope_opening_names_kind_and_name(sentence, opening) -> None:
+    assert scope_opening(sentence) == opening
