@@ -26,8 +26,10 @@ def register(subparsers) -> None:
     prove.add_argument("--file", help="Coq: the .v file that holds the lemma")
     prove.add_argument("--method", default=None,
                        help="metamath: frequency (default), uniform, model; "
-                            "coq: fixed (default), model, model+sauto")
+                            "coq: fixed (default), model, model+sauto, knn, knn+sauto")
     prove.add_argument("--model", help="trained run folder (for --method model)")
+    prove.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
+                       "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
     _search_arguments(prove)
     prove.add_argument("--out", help="folder for the checked export (default: a temp folder)")
     prove.set_defaults(func=run_prove)
@@ -48,8 +50,10 @@ def register(subparsers) -> None:
     bench.add_argument("--db", default=DEFAULT_DB)
     bench.add_argument("--method", action="append", dest="methods",
                        help="repeatable; metamath: model frequency uniform improve; "
-                            "coq: model model+sauto fixed sauto best hauto")
+                            "coq: model model+sauto fixed knn knn+sauto sauto best hauto")
     bench.add_argument("--model", help="trained run folder (for the model methods)")
+    bench.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
+                       "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
     _search_arguments(bench)
     bench.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     bench.add_argument("--out", default="bench-out", help="output folder")
@@ -85,7 +89,9 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retrieval-weight", type=float, default=None,
                         help="Metamath model: weight of the retrieved-label distribution in "
                              "the kNN-LM mixture (default 0.5 for a model trained with "
-                             "hints, else 0)")
+                             "hints, else 0); Coq model: weight of the tactics of the nearest "
+                             "training states (from the model's corpus, or --data; default "
+                             "0.5, 0: the model alone)")
     parser.add_argument("--frequency-weight", type=_weight, default=FREQUENCY_WEIGHT,
                         metavar="U",
                         help="Metamath model: mix the frequency policy's label distribution "
@@ -226,18 +232,41 @@ def _prove_coq(args: argparse.Namespace, config) -> int:
     method = args.method or "fixed"
     if method == "fixed":
         policy = policies.FixedTactics()
-    elif method in ("model", "model+sauto"):
-        if not args.model:
+    elif method in ("model", "model+sauto", "knn", "knn+sauto"):
+        from provergym.bench.runner import (
+            BenchConfig,
+            BenchError,
+            coq_model_policy,
+            nearest_tactics,
+        )
+
+        if method.startswith("model") and not args.model:
             return _fail("--method model needs --model DIR")
-        policy = policies.ModelPolicy(args.model)
-        if method == "model+sauto":
+        bench = BenchConfig(backend="coq", methods=(), theorems=(), out_dir="",
+                            model=args.model, retrieval_weight=args.retrieval_weight,
+                            data=args.data)
+        try:
+            policy = coq_model_policy(bench) if method.startswith("model") else \
+                nearest_tactics(bench)
+        except BenchError as error:
+            return _fail(str(error))
+        if method.endswith("+sauto"):
             policy = policies.WithFallback(policy)
     else:
         return _fail(f"unknown coq search method {method!r}")
     import tempfile
+    from dataclasses import replace
+
+    from provergym.bench.runner import WITH_SAUTO, _WithPreamble
+    from provergym.coq.hammer import HAMMER_IMPORT
 
     with CoqFile(args.file, step_timeout=config.step_timeout) as env:
-        result = best_first_search(env, args.theorem, policy, config)
+        if method in WITH_SAUTO:  # sauto needs CoqHammer, imported just before the lemma
+            result = best_first_search(_WithPreamble(env, (HAMMER_IMPORT,)), args.theorem,
+                                       policy, config)
+            result = replace(result, preamble=(HAMMER_IMPORT,))
+        else:
+            result = best_first_search(env, args.theorem, policy, config)
         out = args.out or tempfile.mkdtemp(prefix="provergym-coq-")
         result = check_coq_result(env, result, out)
     _print_result(result)
@@ -284,7 +313,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             index_lemmas=args.index_lemmas,
             frequency_weight=args.frequency_weight, jobs=max(1, args.jobs), resume=not args.no_resume,
             improve_options=args.improve_options, improve_seconds=args.improve_seconds,
-            hammer_timeout=args.hammer_timeout, progress=not args.no_progress)
+            hammer_timeout=args.hammer_timeout, data=args.data, progress=not args.no_progress)
         summary = run_bench(config)
     except (BenchError, InitError, ProverError, ValueError, OSError) as error:
         return _fail(str(error))

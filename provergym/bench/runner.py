@@ -6,7 +6,9 @@ Methods, all run on the same theorems:
   ``uniform`` (the same search with a policy that uses no model), ``improve``
   (metamath-exe's Proof Assistant).
 - Coq: ``model``, ``model+sauto`` (the model with ``sauto`` as a fallback tactic), ``fixed``
-  (a fixed tactic list), and CoqHammer's ``sauto``/``best``/``hauto``.
+  (a fixed tactic list), ``knn`` and ``knn+sauto`` (the tactics of the nearest training
+  states, no trained model; the Coq corpus of ``data``), and CoqHammer's
+  ``sauto``/``best``/``hauto``.
 
 Results go to ``<out>/results.jsonl`` (one line per method and theorem) as they come, so an
 interrupted run resumes where it stopped (``resume=True`` skips what is there). Proofs are
@@ -33,7 +35,9 @@ from provergym.search.policies import FREQUENCY_WEIGHT, STEP_NEIGHBOURS
 from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
 
 METAMATH_METHODS = ("model", "frequency", "uniform", "improve")
-COQ_METHODS = ("model", "model+sauto", "fixed", "sauto", "best", "hauto")
+COQ_METHODS = ("model", "model+sauto", "fixed", "knn", "knn+sauto", "sauto", "best", "hauto")
+# Coq methods that search with CoqHammer's sauto as the fallback tactic of every expansion
+WITH_SAUTO = ("model+sauto", "knn+sauto")
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 
@@ -51,7 +55,8 @@ class BenchConfig:
     db: str = "/usr/share/metamath/databases/set.mm"
     train_theorems: tuple[str, ...] = ()  # for the frequency policy's counts
     model: str | None = None
-    # Metamath model: kNN-LM weight of its retriever (None: the policy's default)
+    # Model: kNN-LM weight of retrieval (Metamath: the model's retriever; Coq: the tactics of
+    # the nearest training states), None: the policy's default
     retrieval_weight: float | None = None
     # Metamath: context terms per open variable (provergym.search.actions.CONTEXT_TERMS)
     context_terms: int = CONTEXT_TERMS
@@ -73,6 +78,9 @@ class BenchConfig:
     improve_seconds: float = 20.0  # per theorem (a batch's limit is this times its size)
     hammer_timeout: float = 10.0
     coq_args: tuple[str, ...] = ()
+    # Coq knn methods: the corpus whose train split they retrieve from ("" is
+    # $PROVERGYM_HOME/corpora/coq, where `provergym corpus build coq` puts it)
+    data: str = ""
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -175,8 +183,12 @@ def _policy(config: BenchConfig, method: str) -> Any:
     from provergym.search import policies
 
     if method in ("model", "model+sauto") and config.backend == "coq":
-        policy: Any = policies.ModelPolicy(config.model or "", threads=1)
+        policy: Any = coq_model_policy(config)
         if method == "model+sauto":
+            policy = policies.WithFallback(policy, ("sauto.",))
+    elif method in ("knn", "knn+sauto"):
+        policy = nearest_tactics(config)
+        if method == "knn+sauto":
             policy = policies.WithFallback(policy, ("sauto.",))
     elif method == "fixed":
         policy = policies.FixedTactics()
@@ -213,6 +225,53 @@ def _policy(config: BenchConfig, method: str) -> Any:
                                             index_lemmas=config.index_lemmas)
     _STATE[key] = policy
     return policy
+
+
+def coq_corpus_dir(config: BenchConfig, model: str | None = None) -> str:
+    """The Coq corpus that k-NN retrieval reads: ``config.data``, else the one ``model`` (a
+    run folder) was trained on, else the default place."""
+    if config.data:
+        return config.data
+    if model:
+        try:
+            trained = json.loads((Path(model) / "train_config.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            trained = {}
+        if trained.get("data_dir"):
+            return str(trained["data_dir"])
+    from corpora.common import corpus_dir
+
+    return str(corpus_dir("coq"))
+
+
+def coq_retrieval_weight(config: BenchConfig) -> float:
+    from provergym.search.policies import COQ_RETRIEVAL_WEIGHT
+
+    return COQ_RETRIEVAL_WEIGHT if config.retrieval_weight is None else config.retrieval_weight
+
+
+def nearest_tactics(config: BenchConfig, model: str | None = None) -> Any:
+    """The Coq k-NN policy over :func:`coq_corpus_dir`'s train split; a BenchError that
+    says how to get the corpus when it is missing."""
+    from provergym.search.policies import NearestTactics
+
+    try:
+        return NearestTactics.from_corpus(coq_corpus_dir(config, model=model))
+    except ValueError as error:
+        extra = " (or pass --retrieval-weight 0: the model without retrieval)" if model else ""
+        raise BenchError(f"k-NN tactics: {error}{extra}") from None
+
+
+def coq_model_policy(config: BenchConfig) -> Any:
+    """The Coq model (``config.model``), with the nearest training states' tactics mixed in
+    (:func:`coq_retrieval_weight`; from the corpus the model was trained on, or
+    ``config.data``)."""
+    from provergym.search.policies import ModelPolicy
+
+    weight = coq_retrieval_weight(config)
+    retrieval = nearest_tactics(config, model=config.model) if weight else None
+    return ModelPolicy(config.model or "", threads=1, retrieval=retrieval,
+                       retrieval_weight=weight)
 
 
 def _lemma_table(config: BenchConfig, env: Any) -> Any:
@@ -277,7 +336,7 @@ def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
             result = _hammer(config, method, path, lemma)
         else:
             env = _coq_file(config, path)
-            if method == "model+sauto":
+            if method in WITH_SAUTO:
                 from provergym.coq.hammer import HAMMER_IMPORT
 
                 # sauto needs CoqHammer, imported just before the statement (not at the top
@@ -386,6 +445,12 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
                    if t not in env.db.statements or env.db.statements[t].kind != "p"]
         if unknown:
             raise BenchError(f"{config.db}: not $p statements: {', '.join(unknown[:5])}")
+    if config.backend == "coq":  # the k-NN's corpus: a clear error now, not one per lemma
+        if any(m in ("knn", "knn+sauto") for m in config.methods):
+            _check_corpus(coq_corpus_dir(config))
+        if any(m.startswith("model") for m in config.methods) and coq_retrieval_weight(config):
+            _check_corpus(coq_corpus_dir(config, model=config.model),
+                          " (or pass --retrieval-weight 0: the model without retrieval)")
     if not config.resume and (out_dir / RESULTS).exists():
         (out_dir / RESULTS).unlink()
     done = {(line["method"], line["theorem"]) for line in read_results(out_dir)}
@@ -417,18 +482,25 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     return summary
 
 
+def _check_corpus(path: str, extra: str = "") -> None:
+    if not (Path(path) / "dataset_dict.json").is_file():
+        raise BenchError(f"no Coq corpus at {path} for the k-NN tactics: build it with "
+                         f"`provergym corpus build coq`, or pass --data DIR{extra}")
+
+
 # Settings that change what a method proves: results made with others are not resumed.
 # (Methods, theorems, jobs and progress may change between runs.) Older runs did not record
 # the later settings; they ran with the values in _BEFORE.
 _SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "retrieved_steps",
              "lemmas", "index_lemmas", "frequency_weight",
-             "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args")
+             "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args",
+             "data")
 _BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0, "index_lemmas": 0,
-           "frequency_weight": 0.0}
+           "frequency_weight": 0.0, "data": ""}
 # Settings that only one backend reads: a change in the other backend's is no change.
-_ONLY = {"metamath": ("db", "retrieval_weight", "context_terms", "retrieved_steps", "lemmas",
+_ONLY = {"metamath": ("db", "context_terms", "retrieved_steps", "lemmas",
                       "index_lemmas", "frequency_weight", "improve_options", "improve_seconds"),
-         "coq": ("hammer_timeout", "coq_args")}
+         "coq": ("hammer_timeout", "coq_args", "data")}
 
 
 def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:

@@ -69,3 +69,43 @@ def test_improve_output_parsing():
         'MM> prove cut\nProof of "cut":\n---------Clip out\n      wph')
     found = parse_improve_output(output, ["a1i", "mp2", "cut", "never"])
     assert found == {"a1i": "wph wps wph wi a1i.1 wph wps ax-1 ax-mp", "mp2": None}
+
+
+class _Scripted:
+    """Stands in for the trained model and the k-NN in the mixing logic's unit test: fixed
+    proposals and fixed log-probabilities."""
+
+    def __init__(self, ranked, logprobs=None):
+        self.ranked, self.logprobs = ranked, logprobs or {}
+
+    def propose(self, state, n):
+        return self.ranked[:n]
+
+    def score(self, state, texts):
+        return [self.logprobs[t] for t in texts]
+
+
+def test_model_and_retrieval_mix_as_knn_lm():
+    import math
+
+    from provergym.search.policies import ModelPolicy
+
+    policy = ModelPolicy.__new__(ModelPolicy)
+    own = {"reflexivity.": math.log(0.04), "split.": math.log(0.03), "by [].": math.log(0.02),
+           "a.": math.log(0.001), "b.": math.log(0.001), "c.": math.log(0.001)}
+    policy.model = _Scripted([(t, lp) for t, lp in own.items() if t in
+                              ("reflexivity.", "split.", "by [].")], own)
+    policy.retrieval = _Scripted([(t, math.log(0.2)) for t in ("a.", "b.", "c.", "split.")])
+    policy.env, policy.retrieval_weight = None, 0.5
+    proposals = policy.propose(None, 4)
+    # p = 0.5 * p_knn + 0.5 * p_model over the union; the best 4, best first
+    assert [t for t, _ in proposals] == ["split.", "a.", "b.", "c."]
+    scores = dict(proposals)
+    assert scores["split."] == pytest.approx(math.log(0.5 * 0.2 + 0.5 * 0.03))
+    assert scores["a."] == pytest.approx(math.log(0.5 * 0.2 + 0.5 * 0.001))
+    policy.retrieval_weight = 1.0  # retrieval alone: the model's own tactics score nothing
+    alone = policy.propose(None, 6)
+    assert sorted(t for t, _ in alone[:4]) == ["a.", "b.", "c.", "split."]
+    assert alone[0][1] == pytest.approx(math.log(0.2)) and alone[-1][1] < -600
+    with pytest.raises(ValueError, match="retrieval_weight"):
+        ModelPolicy("no-model", retrieval_weight=0.5)
