@@ -244,6 +244,9 @@ def coq_corpus_dir(config: BenchConfig, model: str | None = None) -> str:
     return str(corpus_dir("coq"))
 
 
+_WITHOUT_RETRIEVAL = " (or pass --retrieval-weight 0: the model without retrieval)"
+
+
 def coq_retrieval_weight(config: BenchConfig) -> float:
     from provergym.search.policies import COQ_RETRIEVAL_WEIGHT
 
@@ -258,7 +261,7 @@ def nearest_tactics(config: BenchConfig, model: str | None = None) -> Any:
     try:
         return NearestTactics.from_corpus(coq_corpus_dir(config, model=model))
     except ValueError as error:
-        extra = " (or pass --retrieval-weight 0: the model without retrieval)" if model else ""
+        extra = _WITHOUT_RETRIEVAL if model else ""
         raise BenchError(f"k-NN tactics: {error}{extra}") from None
 
 
@@ -449,8 +452,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
         if any(m in ("knn", "knn+sauto") for m in config.methods):
             _check_corpus(coq_corpus_dir(config))
         if any(m.startswith("model") for m in config.methods) and coq_retrieval_weight(config):
-            _check_corpus(coq_corpus_dir(config, model=config.model),
-                          " (or pass --retrieval-weight 0: the model without retrieval)")
+            _check_corpus(coq_corpus_dir(config, model=config.model), _WITHOUT_RETRIEVAL)
     if not config.resume and (out_dir / RESULTS).exists():
         (out_dir / RESULTS).unlink()
     done = {(line["method"], line["theorem"]) for line in read_results(out_dir)}
