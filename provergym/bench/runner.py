@@ -182,13 +182,10 @@ def _policy(config: BenchConfig, method: str) -> Any:
         return _STATE[key]
     from provergym.search import policies
 
-    if method in ("model", "model+sauto") and config.backend == "coq":
-        policy: Any = coq_model_policy(config)
-        if method == "model+sauto":
-            policy = policies.WithFallback(policy, ("sauto.",))
-    elif method in ("knn", "knn+sauto"):
-        policy = nearest_tactics(config)
-        if method == "knn+sauto":
+    if config.backend == "coq" and method in ("model", "knn", *WITH_SAUTO):
+        policy: Any = (coq_model_policy(config) if method.startswith("model")
+                       else nearest_tactics(config))
+        if method in WITH_SAUTO:
             policy = policies.WithFallback(policy, ("sauto.",))
     elif method == "fixed":
         policy = policies.FixedTactics()
