@@ -23,6 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -32,7 +33,14 @@ from typing import Any
 from provergym.search.actions import CONTEXT_TERMS, INDEX_LEMMAS, LEMMA_LIMIT
 from provergym.search.bestfirst import SearchConfig, best_first_search
 from provergym.search.policies import FREQUENCY_WEIGHT, STEP_NEIGHBOURS
-from provergym.search.result import ERROR, EXHAUSTED, PROVED, SearchResult, SearchStats
+from provergym.search.result import (
+    ERROR,
+    EXHAUSTED,
+    PROVED,
+    TIMEOUT,
+    SearchResult,
+    SearchStats,
+)
 
 METAMATH_METHODS = ("model", "frequency", "uniform", "improve")
 COQ_METHODS = ("model", "model+sauto", "fixed", "knn", "knn+sauto", "sauto", "best", "hauto")
@@ -531,9 +539,9 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
             for task in tasks_i:
                 yield from _improve_work(task)
             return
-        with multiprocessing.get_context("fork").Pool(config.jobs) as pool:
-            for lines in pool.imap_unordered(_improve_work, tasks_i):
-                yield from lines
+        limit = _hard_limit(config.improve_seconds * 10)
+        for lines in _supervised(_improve_work, tasks_i, config.jobs, limit, _lost_improve):
+            yield from lines
         return
     tasks = [(config, method, theorem) for theorem in todo]
     if config.backend == "metamath" and not method.startswith("model"):
@@ -545,14 +553,80 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
         finally:
             _close_coq()
         return
-    # Fork: workers inherit the parsed database; each builds its own model or Coq session.
-    context = multiprocessing.get_context("fork")
-    with context.Pool(config.jobs, initializer=_worker_init) as pool:
-        yield from pool.imap_unordered(_work, tasks, chunksize=1)
-        # Let the workers finish on their own (they close their Coq sessions): leaving the
-        # block would terminate them, and a worker whose prover-reader thread took the
-        # SIGTERM used to wait on the task queue forever.
-        pool.close()
+    yield from _supervised(_work, tasks, config.jobs, _hard_limit(config.search.time_limit),
+                           _lost_attempt)
+
+
+# A worker's attempt gets its own time limit and then this much more, for loading the model
+# or the k-NN corpus, opening a Coq file and the final check, before it is killed: a guard
+# against a hang or one overlong call, not a second budget.
+HARD_LIMIT_SLACK = 300.0
+
+
+def _hard_limit(seconds: float) -> float:
+    """Seconds after which a worker's task is killed, for a task whose own limit is
+    ``seconds``."""
+    return 2 * seconds + HARD_LIMIT_SLACK
+
+
+def _lost_attempt(task: tuple[BenchConfig, str, str], status: str, message: str) -> dict[str, Any]:
+    _, method, theorem = task
+    _warn(f"{method} on {theorem}: {message}")
+    return _line(method, _failure(theorem, status, message), keep_tree=False)
+
+
+def _lost_improve(task: tuple[BenchConfig, list[str]], status: str,
+                  message: str) -> list[dict[str, Any]]:
+    _warn(f"improve on {', '.join(task[1])}: {message}")
+    return [_line("improve", _failure(theorem, status, message), keep_tree=False)
+            for theorem in task[1]]
+
+
+def _warn(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)  # above the progress bar, not through it
+
+
+def _supervised(function: Any, tasks: list[Any], jobs: int, limit: float,
+                lost: Any) -> Iterable[Any]:
+    """``function`` on every task in ``jobs`` forked workers, results as they come.
+
+    Workers inherit the parsed database; each builds its own model or Coq session. A task
+    still running ``limit`` seconds after it started is killed with its worker, and a worker
+    that dies (killed for memory, say) takes only its own task down: either way the task's
+    line is ``lost(task, status, message)`` and a fresh worker takes the next task. (A plain
+    multiprocessing pool waits forever for the result of a worker that died.)"""
+    from concurrent.futures import TimeoutError as TaskTimeout
+    from concurrent.futures import as_completed
+
+    from pebble import ProcessExpired, ProcessPool
+
+    pool = ProcessPool(max_workers=jobs, initializer=_worker_init,
+                       context=multiprocessing.get_context("fork"))
+    finished = False
+    try:
+        futures = {pool.schedule(function, args=(task,), timeout=limit): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                yield future.result()
+            except TaskTimeout:
+                yield lost(task, TIMEOUT, f"killed after {limit:g} s: the attempt overran its "
+                                          f"own time limit (a hang or one overlong call)")
+            except ProcessExpired as error:
+                yield lost(task, ERROR, f"the worker process died (exit code {error.exitcode}"
+                                        f"{'; out of memory?' if error.exitcode == -9 else ''})")
+            except Exception as error:  # noqa: BLE001 - one task's failure is recorded
+                yield lost(task, ERROR, f"{type(error).__name__}: {error}")
+        finished = True
+    finally:
+        # Done: let the workers exit on their own (they close their Coq sessions). Stopped
+        # early (Ctrl-C, or the consumer gave up): terminate them now, not after every task.
+        if finished:
+            pool.close()
+        else:
+            pool.stop()
         pool.join()
 
 

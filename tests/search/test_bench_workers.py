@@ -1,0 +1,78 @@
+"""The bench's worker pool: a task that hangs or a worker that dies costs only its own
+theorem, recorded with the reason, and the run goes on (fast; no prover is driven)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from provergym.bench import runner
+from provergym.bench.runner import BenchConfig, read_results, run_bench
+from provergym.search.bestfirst import SearchConfig
+from provergym.search.result import ERROR, EXHAUSTED, TIMEOUT, SearchResult, SearchStats
+
+HOL = "/usr/share/metamath/databases/hol.mm"
+
+
+def _task(name: str) -> str:
+    if name == "hang":
+        time.sleep(120)
+    if name == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if name == "raise":
+        raise RuntimeError("a bug in an attempt")
+    return f"done {name} in {os.getpid()}"
+
+
+def _lost(task: str, status: str, message: str) -> str:
+    return f"lost {task}: {status}: {message}"
+
+
+def test_a_hung_task_and_a_dead_worker_cost_only_their_own_task():
+    tasks = ["a", "hang", "b", "die", "c", "raise", "d", "e"]
+    started = time.perf_counter()
+    out = list(runner._supervised(_task, tasks, 2, 3.0, _lost))
+    elapsed = time.perf_counter() - started
+    assert len(out) == len(tasks)
+    by_task = {line.split()[1].rstrip(":"): line for line in out}
+    assert set(by_task) == set(tasks)
+    for name in "abcde":
+        assert by_task[name].startswith(f"done {name} in ")
+    assert by_task["hang"].startswith(f"lost hang: {TIMEOUT}: killed after 3 s")
+    assert by_task["die"].startswith(f"lost die: {ERROR}: the worker process died (exit code -9")
+    assert "RuntimeError: a bug in an attempt" in by_task["raise"]
+    # the tasks after the death ran in a fresh worker, and nothing waited for the hung one
+    assert len({line.rsplit(" ", 1)[1] for line in out if line.startswith("done")}) >= 2
+    assert elapsed < 60
+
+
+def test_bench_records_a_killed_attempt_and_finishes(tmp_path, monkeypatch):
+    def attempt(config, method, theorem):
+        if theorem == "jca":
+            time.sleep(120)
+        if theorem == "adantl":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return SearchResult(theorem, EXHAUSTED, message="nothing left",
+                            stats=SearchStats(1, 1, 0, 0, 0.1, 0.0, 0.0))
+
+    monkeypatch.setattr(runner, "_attempt", attempt)  # the forked workers inherit it
+    monkeypatch.setattr(runner, "_hard_limit", lambda seconds: 2.0)
+    theorems = ("jca", "adantl", "dedi", "simpr", "simpl")
+    config = BenchConfig(backend="metamath", methods=("frequency",), theorems=theorems,
+                         out_dir=str(tmp_path), db=HOL, search=SearchConfig(expansions=4),
+                         jobs=2, progress=False)
+    summary = run_bench(config)
+    lines = {line["theorem"]: line["result"] for line in read_results(tmp_path)}
+    assert set(lines) == set(theorems)
+    assert lines["jca"]["status"] == TIMEOUT and "killed after 2 s" in lines["jca"]["message"]
+    assert lines["adantl"]["status"] == ERROR
+    assert "worker process died" in lines["adantl"]["message"]
+    assert all(lines[t]["status"] == EXHAUSTED for t in ("dedi", "simpr", "simpl"))
+    assert summary["methods"]["frequency"]["proved"] == 0
+
+
+@pytest.mark.parametrize("seconds", [1.0, 60.0])
+def test_the_hard_limit_leaves_room_beyond_the_attempts_own(seconds):
+    assert runner._hard_limit(seconds) >= 2 * seconds + 60
