@@ -13,8 +13,10 @@
 6. Export every proof found into a copy of set.mm and have metamath-exe verify it.
 7. Write the HTML report and print its path.
 
-A small Coq part runs too: a fixed tactic list and CoqHammer's ``sauto`` on a few
-held-out stdlib lemmas, every proof compiled by ``coqc``.
+A small Coq part runs too, on 20 held-out stdlib lemmas: a fixed tactic list, CoqHammer's
+``sauto``, the tactics of the nearest training states (k-NN over a corpus replayed from the
+lemmas' own files, without them) and k-NN with ``sauto`` as fallback; every proof compiled
+by ``coqc``.
 
 Each stage is reused when it is already done (corpus, model, benchmark lines), so running
 it again is cheap, and an interrupted run continues where it stopped.
@@ -44,9 +46,9 @@ def register(subparsers) -> None:
     demo.add_argument("--jobs", type=int, default=2, help="parallel search processes")
     demo.add_argument("--home", help="where corpus, model and results go "
                                      "(default $PROVERGYM_HOME or ~/.cache/provergym)")
-    demo.add_argument("--coq", type=int, default=6,
-                      help="also run the Coq baselines (fixed tactics, sauto) on this many "
-                           "held-out stdlib lemmas, checked by coqc (0: skip)")
+    demo.add_argument("--coq", type=int, default=20,
+                      help="also search (fixed tactics, sauto, k-NN tactics, k-NN + sauto) "
+                           "on this many held-out stdlib lemmas, checked by coqc (0: skip)")
     demo.add_argument("--no-model", action="store_true",
                       help="skip training and the model (baselines only)")
     demo.set_defaults(func=run_demo)
@@ -189,7 +191,10 @@ def _stale_corpus(path: Path) -> bool:
 
 
 def _coq_part(args: argparse.Namespace, home: Path) -> Path | None:
-    """CoqHammer's sauto and a fixed tactic list on a few held-out stdlib lemmas."""
+    """On a fixed sample of held-out stdlib lemmas: a fixed tactic list, CoqHammer's
+    ``sauto``, and the tactics of the nearest training states (``knn``, and ``knn+sauto``
+    with ``sauto`` as the fallback). Their k-NN corpus is replayed from the sample's own
+    ``.v`` files; its split follows the committed manifest, so no sampled lemma is in it."""
     from provergym.bench.runner import BenchConfig, BenchError, fixed_sample, manifest_theorems
     from provergym.bench.runner import run_bench as run
     from provergym.bench.summary import format_summary
@@ -201,14 +206,36 @@ def _coq_part(args: argparse.Namespace, home: Path) -> Path | None:
         print(f"      Coq part skipped: {error}")
         return None
     sample = fixed_sample(lemmas, args.coq)
-    out_dir = home / "demo" / f"coq-stdlib-n{args.coq}"
-    print(f"\n      Coq: fixed tactics and sauto on {len(sample)} held-out stdlib lemmas "
-          f"(proofs checked by coqc) -> {out_dir}", flush=True)
-    summary = run(BenchConfig(backend="coq", methods=("fixed", "sauto"), theorems=tuple(sample),
-                              out_dir=str(out_dir), search=SearchConfig(expansions=8),
-                              hammer_timeout=5.0, jobs=1))
+    corpus = _coq_corpus(sorted({name.split(":", 1)[0] for name in sample}), home, args.jobs)
+    out_dir = home / "demo" / f"coq-stdlib-n{args.coq}-knn"
+    print(f"\n      Coq: fixed tactics, sauto, k-NN tactics and k-NN + sauto on {len(sample)} "
+          f"held-out stdlib lemmas (proofs checked by coqc) -> {out_dir}", flush=True)
+    summary = run(BenchConfig(backend="coq", methods=("fixed", "sauto", "knn", "knn+sauto"),
+                              theorems=tuple(sample), out_dir=str(out_dir), data=str(corpus),
+                              search=SearchConfig(expansions=8), hammer_timeout=5.0,
+                              jobs=max(1, args.jobs), resume=True))
     print(format_summary(summary))
     return out_dir
+
+
+def _coq_corpus(files: list[str], home: Path, jobs: int) -> Path:
+    """The Coq corpus of these stdlib files (``stdlib/Lists/List.v`` ...), built once."""
+    import hashlib
+
+    from corpora import coq
+
+    digest = hashlib.sha256("\0".join(files).encode()).hexdigest()[:10]
+    out = home / "corpora" / f"coq-demo-{digest}"
+    if (out / "dataset_dict.json").exists():
+        print(f"\n      Coq: reusing the k-NN corpus of the sample's {len(files)} files: {out}")
+        return out
+    print(f"\n      Coq: replaying the sample's {len(files)} stdlib files for the k-NN "
+          f"corpus -> {out}", flush=True)
+    parser = argparse.ArgumentParser()
+    coq.add_arguments(parser)
+    paths = [str(coq.source_path(name)) for name in files]
+    return coq.build(parser.parse_args(["--files", *paths, "--out", str(out),
+                                        "--jobs", str(max(1, jobs))]))
 
 
 def _train(corpus_path: Path, run_dir: Path, steps: int) -> None:

@@ -411,9 +411,15 @@ def _check_coq(config: BenchConfig, method: str, path: str, lemma: str,
 
 
 def _work(task: tuple[BenchConfig, str, str]) -> dict[str, Any]:
+    import resource
+
     config, method, theorem = task
     result = _attempt(config, method, theorem)
-    return _line(method, result, keep_tree=result.status == PROVED)
+    line = _line(method, result, keep_tree=result.status == PROVED)
+    # The attempting process's peak memory so far (Linux: KiB): a run's lines show whether a
+    # worker grows until the kernel kills it.
+    line["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return line
 
 
 def _improve_work(task: tuple[BenchConfig, list[str]]) -> list[dict[str, Any]]:

@@ -97,6 +97,11 @@ def summarise(lines: Sequence[dict[str, Any]], config: Any = None) -> dict[str, 
             "pass_rate_by_budget": curve,
             "status_counts": {s: sum(1 for r in rows if r["status"] == s)
                               for s in sorted({r["status"] for r in rows})},
+            # The largest peak memory of a process that ran this method's attempts (MiB;
+            # None for lines written before it was recorded).
+            "peak_rss_mb": max((line["peak_rss_mb"] for line in lines
+                                if line["method"] == method and line.get("peak_rss_mb")),
+                               default=None),
         }
     return {"theorems": len(theorems), "budget": budget,
             "candidates": getattr(getattr(config, "search", None), "candidates", None),

@@ -76,3 +76,23 @@ def test_bench_records_a_killed_attempt_and_finishes(tmp_path, monkeypatch):
 @pytest.mark.parametrize("seconds", [1.0, 60.0])
 def test_the_hard_limit_leaves_room_beyond_the_attempts_own(seconds):
     assert runner._hard_limit(seconds) >= 2 * seconds + 60
+
+
+def test_each_line_records_its_workers_peak_memory(tmp_path, monkeypatch):
+    kept = []
+
+    def attempt(config, method, theorem):
+        if theorem == "dedi":
+            kept.append(b"x" * (200 << 20))  # a worker that grows by 200 MiB and keeps it
+        return SearchResult(theorem, EXHAUSTED, message="nothing left",
+                            stats=SearchStats(1, 1, 0, 0, 0.1, 0.0, 0.0))
+
+    monkeypatch.setattr(runner, "_attempt", attempt)
+    config = BenchConfig(backend="metamath", methods=("frequency",),
+                         theorems=("simpl", "dedi", "simpr"), out_dir=str(tmp_path), db=HOL,
+                         search=SearchConfig(expansions=4), jobs=2, progress=False)
+    summary = run_bench(config)
+    peaks = {line["theorem"]: line["peak_rss_mb"] for line in read_results(tmp_path)}
+    assert peaks["dedi"] >= 200
+    assert all(peak > 0 for peak in peaks.values())
+    assert summary["methods"]["frequency"]["peak_rss_mb"] == max(peaks.values())
