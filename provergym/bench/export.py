@@ -88,7 +88,7 @@ def _export_metamath(db_path: str | None, proofs: dict[str, str], owner: dict[st
 def _export_coq(config: dict, proofs: dict[str, str], out: Path) -> str:
     from provergym.api import InitError
     from provergym.coq.env import CoqFile
-    from provergym.coq.export import check_with_coqc, export_proof
+    from provergym.coq.export import export_and_check
     from provergym.search.check import coq_file_stem
 
     by_file: dict[str, list[str]] = {}
@@ -109,15 +109,14 @@ def _export_coq(config: dict, proofs: dict[str, str], out: Path) -> str:
         try:
             for lemma in lemmas:
                 theorem = f"{path}:{lemma}"
-                target = export_proof(env, lemma, proofs[theorem],
-                                      out / f"{coq_file_stem(lemma)}.v",
-                                      preamble=_PREAMBLES.get(theorem, ()))
-                check = check_with_coqc(target, env.coq_args, cwd=env.cwd)
+                target = out / f"{coq_file_stem(lemma)}.v"
+                check = export_and_check(env, lemma, proofs[theorem], target,
+                                         preamble=_PREAMBLES.get(theorem, ()))
                 written += 1
                 if not check.ok:
                     failures.append(f"{target}: {check.output.strip()[-300:]}")
         finally:
             env.close()
     if failures:
-        raise ExportFailed("coqc rejected: " + "; ".join(failures[:5]))
-    return f"exported {written} Coq proofs into {out}; coqc accepted every file"
+        raise ExportFailed("refused: " + "; ".join(failures[:5]))
+    return f"exported {written} Coq proofs into {out}; coqc accepted every file, none resting on a new axiom"

@@ -132,13 +132,13 @@ def cmd_hammer(args: argparse.Namespace) -> int:
                 proved += 1
                 print(f"{name}: proved: {result.proof}")
                 if args.export:
-                    from provergym.coq.export import check_with_coqc, export_proof
+                    from provergym.coq.export import export_and_check
 
-                    out = export_proof(prover.env, name, result.proof,
-                                       Path(args.export) / f"Hammer_{name}.v",
-                                       preamble=(HAMMER_IMPORT,))
-                    check = check_with_coqc(out, prover.env.coq_args, cwd=prover.env.cwd)
-                    print(f"  exported to {out}: coqc {'accepts' if check.ok else 'rejects'}")
+                    out = Path(args.export) / f"Hammer_{name}.v"
+                    check = export_and_check(prover.env, name, result.proof, out,
+                                             preamble=(HAMMER_IMPORT,))
+                    verdict = "accepted" if check.ok else f"refused: {check.output[-300:]}"
+                    print(f"  exported to {out}: {verdict}")
             else:
                 print(f"{name}: not proved: {result.reason[:200]}")
     print(f"proved {proved} of {len(names)}")

@@ -101,15 +101,15 @@ def coq_file_stem(lemma: str) -> str:
 
 def check_coq_result(env: Any, result: SearchResult, out_dir: str | Path,
                      timeout: float = 300.0) -> SearchResult:
-    """Export a proved Coq result to ``out_dir/Found_<lemma>.v`` and compile it with coqc."""
-    from provergym.coq.export import check_with_coqc, export_proof
+    """Export a proved Coq result to ``out_dir/Found_<lemma>.v`` and check it: coqc compiles
+    it, and it rests on no axiom the library's own proof does not."""
+    from provergym.coq.export import export_and_check
 
     if result.status != PROVED or not result.proof:
         return result
-    path = export_proof(env, result.theorem, result.proof,
-                        Path(out_dir) / f"{coq_file_stem(result.theorem)}.v",
-                        preamble=result.preamble)
-    check = check_with_coqc(path, env.coq_args, cwd=env.cwd, timeout=timeout)
+    check = export_and_check(env, result.theorem, result.proof,
+                             Path(out_dir) / f"{coq_file_stem(result.theorem)}.v",
+                             preamble=result.preamble, timeout=timeout)
     if check.ok:
         return result.with_check(COQC, "ok")
     return replace(result.with_check(COQC, check.output.strip()[-500:] or "coqc failed",

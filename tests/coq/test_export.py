@@ -7,7 +7,7 @@ import pytest
 
 from provergym.api import Proved
 from provergym.coq.env import CoqFile, scope_opening
-from provergym.coq.export import check_with_coqc, export_proof
+from provergym.coq.export import check_with_coqc, export_and_check, export_proof, parse_assumptions
 from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
 
 
@@ -101,3 +101,68 @@ def test_a_lemma_inside_a_module_with_a_signature_exports(coq, tmp_path,
 ])
 def test_scope_opening_names_kind_and_name(sentence, opening) -> None:
     assert scope_opening(sentence) == opening
+
+
+AXIOMS_V = """\
+Require Import Program.Equality Classical.
+Require Vector.
+
+Lemma bogus : 1 = 2.
+Admitted.
+
+Lemma one_two : 1 = 2 \\/ True.
+Proof. right. exact I. Qed.
+
+Lemma vec_nil (v : Vector.t nat 0) : v = Vector.nil nat.
+Proof. apply (Vector.case0 (fun v => v = Vector.nil nat)). reflexivity. Qed.
+
+Section S.
+Variable P : Prop.
+Lemma em_here : P \\/ ~ P.
+Proof. apply classic. Qed.
+End S.
+"""
+
+
+@pytest.mark.slow
+def test_a_proof_resting_on_an_axiom_the_library_proof_avoids_is_refused(
+        coq, tmp_path, no_leftover_coq) -> None:
+    source = tmp_path / "Axioms.v"
+    source.write_text(AXIOMS_V)
+    with CoqFile(source) as env:
+        def found(lemma: str, *tactics: str) -> str:
+            state, result = env.open(lemma), None
+            for tactic in tactics:
+                result = env.step(state, tactic)
+                state = getattr(result, "state", state)
+            assert isinstance(result, Proved), result
+            return result.proof
+
+        # coqc accepts both files; only the assumptions tell them apart.
+        cheat = export_and_check(env, "one_two", found("one_two", "left.", "exact bogus."),
+                                 tmp_path / "Cheat.v")
+        assert not cheat.ok and "bogus" in cheat.output, cheat.output
+        assert check_with_coqc(tmp_path / "Cheat.v", env.coq_args, cwd=env.cwd).ok
+        honest = export_and_check(env, "one_two", found("one_two", "right.", "exact I."),
+                                  tmp_path / "Honest.v")
+        assert honest.ok and honest.assumptions == {}, honest.output
+        destructed = export_and_check(
+            env, "vec_nil", found("vec_nil", "dependent destruction v.", "reflexivity."),
+            tmp_path / "Destructed.v")
+        assert not destructed.ok and "eq_rect_eq" in destructed.output, destructed.output
+        # An axiom the library's own proof rests on too is allowed.
+        classical = export_and_check(env, "em_here", found("em_here", "exact (classic P)."),
+                                     tmp_path / "Classical.v")
+        assert classical.ok, classical.output
+        assert classical.assumptions == {"Axioms": frozenset({"classic"})}
+
+
+def test_print_assumptions_output_is_parsed_by_kind() -> None:
+    text = ("Section Variables:\nx\n: X\nX\n: Type\nAxioms:\nmyax : forall n : nat, n = n\n"
+            "adm : 1 = 1\nEqdep.Eq_rect_eq.eq_rect_eq\n  : forall (U : Type) (p : U),\n"
+            "    x = eq_rect p Q x p h\nConstants relying on type-in-type:\nweird : Type\n")
+    assert parse_assumptions(text) == {
+        "Axioms": frozenset({"myax", "adm", "Eqdep.Eq_rect_eq.eq_rect_eq"}),
+        "Constants relying on type-in-type": frozenset({"weird"})}
+    assert parse_assumptions("Closed under the global context\n") == {}
+    assert parse_assumptions("Section Variables:\nP\n: Prop\n") == {}
