@@ -49,6 +49,20 @@ def resolve_model_dir(path: str | Path) -> Path:
                             "checkpoints/latest.json, or a folder with provergym.json)")
 
 
+def _cache_keyword(model) -> str:
+    """The forward argument that takes a key/value cache: ``cache`` in transformers 5.x
+    (which warns on the old name), ``past_key_values`` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _output_cache(output):
+    """The key/value cache a forward pass returned, under either version's name."""
+    cache = output.get("cache") if hasattr(output, "get") else None
+    return cache if cache is not None else output.past_key_values
+
+
 class Policy:
     """A trained model with its tokenizer, for propose/value/classify."""
 
@@ -197,7 +211,7 @@ class Policy:
         with torch.no_grad():
             head = self.model(input_ids=torch.tensor([prompt], device=device), use_cache=True,
                               logits_to_keep=1)
-            cache = head.past_key_values
+            cache = _output_cache(head)
             cache.batch_repeat_interleave(rows)
             # the answer's first token comes from the prompt's last position; token j > 0
             # from the answer's position j - 1 (the last position predicts nothing)
@@ -205,8 +219,8 @@ class Policy:
             total = first[ids[:, 0]]
             if longest > 1:
                 logits = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1],
-                                    position_ids=positions[:, :-1], past_key_values=cache,
-                                    use_cache=False).logits
+                                    position_ids=positions[:, :-1], use_cache=False,
+                                    **{_cache_keyword(self.model): cache}).logits
                 lengths = torch.tensor([len(answer) for answer in answers], device=device)
                 wanted = torch.arange(longest - 1, device=device) < (lengths - 1)[:, None]
                 row, column = wanted.nonzero(as_tuple=True)
