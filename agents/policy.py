@@ -63,6 +63,27 @@ def _output_cache(output):
     return cache if cache is not None else output.past_key_values
 
 
+# Scoring a chunk of actions attends rows x longest x (prompt + longest) query/key pairs a
+# head and a layer; a chunk holds at most this many (or one action, however long)
+SCORE_CELLS = 1 << 22
+
+
+def _length_chunks(lengths: Sequence[int], width: int,
+                   cells: int | None = None) -> list[list[int]]:
+    """Indices of the answers, shortest first, cut into chunks whose padded attention
+    (rows x longest x (width + longest)) stays within ``cells`` (default SCORE_CELLS)."""
+    cells = SCORE_CELLS if cells is None else cells
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    chunks: list[list[int]] = []
+    for i in order:
+        longest = lengths[i]  # sorted: the newcomer is the chunk's longest
+        if chunks and (len(chunks[-1]) + 1) * longest * (width + longest) <= cells:
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
+
+
 class Policy:
     """A trained model with its tokenizer, for propose/value/classify."""
 
@@ -190,8 +211,6 @@ class Policy:
         attention: padding after a token never changes it), and only the positions that
         predict an action's tokens get logits. Same figures as running every
         ``prompt + action`` whole, several times faster on long goals."""
-        import torch
-
         from agents.tokenizer import encode_text
 
         if not actions:
@@ -199,7 +218,23 @@ class Policy:
         answers = [[*encode_text(self.tokenizer, a), self.tokenizer.eos_token_id]
                    for a in actions]
         longest = max(len(answer) for answer in answers)
+        # one prompt for every action (its goal cut to leave room for the longest), scored
+        # in chunks of similar length so that a few long actions (a large substitution)
+        # neither pad every row to their length nor blow the attention's memory
         prompt = self._prompt(goal, PROOFSTEP, longest)
+        totals = [0.0] * len(answers)
+        for chunk in _length_chunks([len(answer) for answer in answers], len(prompt)):
+            scores = self._score_answers(prompt, [answers[i] for i in chunk])
+            for i, value in zip(chunk, scores):
+                totals[i] = value
+        return totals
+
+    def _score_answers(self, prompt: list[int], answers: list[list[int]]) -> list[float]:
+        """``log p(answer | prompt)`` for each answer (token ids, end token included): the
+        prompt once, its key/value cache shared by the right-padded answers."""
+        import torch
+
+        longest = max(len(answer) for answer in answers)
         width, device = len(prompt), self.device
         pad = self.tokenizer.pad_token_id
         rows = len(answers)

@@ -47,10 +47,12 @@ def test_loss_decreases_and_run_folder_is_complete(metamath_run):
 
 
 @pytest.mark.slow
-def test_checkpoint_reloads_and_propose_gives_valid_candidates(metamath_run, corpora):
+def test_checkpoint_reloads_and_propose_gives_valid_candidates(metamath_run, corpora,
+                                                               monkeypatch):
     import torch
     from datasets import load_from_disk
 
+    import agents.policy
     from agents.policy import Policy
     from agents.tasks import TASKS
 
@@ -93,6 +95,12 @@ def test_checkpoint_reloads_and_propose_gives_valid_candidates(metamath_run, cor
     actions = ["ax-mp", "ax-1 {{ ph : ( ph -> ps ) }}", "id", "ax-2 {{ ch : ps }}"]
     assert policy.score(goals[1], actions) == pytest.approx(
         [_whole_sequence_logprob(policy, goals[1], a, actions) for a in actions], abs=1e-4)
+    # Cut into chunks of similar length (what bounds the memory of a long action), the
+    # same figures, in the actions' order.
+    monkeypatch.setattr(agents.policy, "SCORE_CELLS", 1)
+    assert policy.score(goals[1], actions) == pytest.approx(
+        [_whole_sequence_logprob(policy, goals[1], a, actions) for a in actions], abs=1e-4)
+    monkeypatch.undo()
 
     distribution = policy.value_distribution(goals[0])
     assert sum(distribution.values()) == pytest.approx(1.0)

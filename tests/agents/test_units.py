@@ -152,3 +152,17 @@ def test_model_sizes_have_the_promised_parameter_counts():
     per_layer = 4 * spec.hidden**2 + 3 * spec.hidden * spec.intermediate + 2 * spec.hidden
     assert per_layer * spec.layers + 8192 * spec.hidden > 100e6
     assert math.isfinite(flops_per_token(build_model("tiny", 100, 0, 1), 256))
+
+
+def test_scoring_chunks_group_similar_lengths_within_the_attention_budget():
+    from agents.policy import _length_chunks
+
+    lengths = [3, 900, 4, 2, 5, 1200]
+    chunks = _length_chunks(lengths, width=100, cells=3 * 5 * 105)
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(6))
+    for chunk in chunks:  # within the budget, or a single action however long
+        longest = max(lengths[i] for i in chunk)
+        assert len(chunk) == 1 or len(chunk) * longest * (100 + longest) <= 3 * 5 * 105
+    # the short ones share a chunk; each long one is alone
+    assert [sorted(lengths[i] for i in chunk) for chunk in chunks] == [[2, 3, 4], [5], [900], [1200]]
+    assert _length_chunks(lengths, width=100, cells=10**12) == [[3, 0, 2, 4, 1, 5]]
