@@ -92,6 +92,7 @@ class Policy:
         from agents.tokenizer import token_id
 
         self.model = model.eval()
+        self._cache_argument = _cache_keyword(model)
         self.tokenizer = tokenizer
         self.task = task
         self.meta = meta
@@ -231,7 +232,8 @@ class Policy:
 
     def _score_answers(self, prompt: list[int], answers: list[list[int]]) -> list[float]:
         """``log p(answer | prompt)`` for each answer (token ids, end token included): the
-        prompt once, its key/value cache shared by the right-padded answers."""
+        prompt once, its key/value cache shared by the right-padded answers. (The answers'
+        pass appends to the cache, so each chunk runs the short prompt again.)"""
         import torch
 
         longest = max(len(answer) for answer in answers)
@@ -255,7 +257,7 @@ class Policy:
             if longest > 1:
                 logits = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1],
                                     position_ids=positions[:, :-1], use_cache=False,
-                                    **{_cache_keyword(self.model): cache}).logits
+                                    **{self._cache_argument: cache}).logits
                 lengths = torch.tensor([len(answer) for answer in answers], device=device)
                 wanted = torch.arange(longest - 1, device=device) < (lengths - 1)[:, None]
                 row, column = wanted.nonzero(as_tuple=True)
