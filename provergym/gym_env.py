@@ -4,7 +4,8 @@ The state-handle API is primary (tree search uses it directly); this wrapper is 
 agents that want ``reset``/``step``. Observation: the printed goals. Action: text.
 Reward 1 when the proof is found (``terminated``); ``truncated`` once ``max_steps``
 actions were taken. A refused action leaves the state unchanged and says why in
-``info["rejected"]``: random text is a rejection, never a crash.
+``info["rejected"]``: random text is a rejection, never a crash. The ids are registered
+by ``import provergym`` (:mod:`provergym._register`), not here.
 """
 
 from __future__ import annotations
@@ -90,11 +91,3 @@ class ProverGymEnv(gym.Env):
         backend = getattr(self, "backend", None)
         if backend is not None:
             backend.close()  # backends make close() idempotent
-
-
-def register_all() -> None:
-    """Register ``provergym/Metamath-v0`` and ``provergym/Coq-v0`` (idempotent)."""
-    for env_id, entry in (("provergym/Metamath-v0", "provergym.metamath.gym:MetamathGymEnv"),
-                          ("provergym/Coq-v0", "provergym.coq.gym:CoqEnv")):
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from provergym.coq.env import CoqFile
-from provergym.gym_env import UNICODE_CHARSET, ProverGymEnv, register_all
+from provergym.gym_env import UNICODE_CHARSET, ProverGymEnv
 
 ENV_ID = "provergym/Coq-v0"
 CHARSET = UNICODE_CHARSET
@@ -28,11 +28,3 @@ class CoqEnv(ProverGymEnv):
         super().__init__(backend, names, max_steps=max_steps, charset=UNICODE_CHARSET,
                          render_mode=render_mode)
         self.lemmas = self.theorems
-
-
-def register() -> None:
-    """Register the project's environments (idempotent)."""
-    register_all()
-
-
-register()

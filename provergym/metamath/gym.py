@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from provergym.gym_env import ASCII_CHARSET, ProverGymEnv, register_all
+from provergym.gym_env import ASCII_CHARSET, ProverGymEnv
 from provergym.metamath.env import MetamathEnv
 
 ENV_ID = "provergym/Metamath-v0"
@@ -25,5 +25,3 @@ class MetamathGymEnv(ProverGymEnv):
         super().__init__(env, names, max_steps=max_steps, charset=ASCII_CHARSET,
                          render_mode=render_mode)
 
-
-register_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import warnings
 from pathlib import Path
 
 import pytest
@@ -130,11 +131,12 @@ def test_gymnasium_env_passes_check_env(coq, small_v, no_leftover_coq) -> None:
     import gymnasium as gym
     from gymnasium.utils.env_checker import check_env
 
-    import provergym.coq.gym  # noqa: F401  (registers provergym/Coq-v0)
-
+    # ``import provergym`` (above, through provergym.api) registered provergym/Coq-v0.
     environment = gym.make("provergym/Coq-v0", file=str(small_v), lemmas=["double_zero"])
     try:
-        check_env(environment.unwrapped, skip_render_check=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the checker's warnings fail the test
+            check_env(environment.unwrapped, skip_render_check=True)
         obs, info = environment.reset(seed=0)
         assert obs == "double 0 = 0" and info["theorem"] == "double_zero"
         obs, reward, terminated, truncated, info = environment.step("Admitted.")
