@@ -7,6 +7,9 @@ import argparse
 import importlib
 import sys
 
+from provergym.api import ProverError
+from provergym.errors import UserError
+
 # Modules that define ``register(subparsers)``; each adds its own subcommands.
 COMMAND_MODULES = (
     "provergym.metamath.cli",
@@ -32,10 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(error: Exception, exit_code: int) -> int:
+    print(f"provergym: error: {str(error) or type(error).__name__}", file=sys.stderr)
+    return exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; return the exit status. Errors have one path: a subcommand
+    raises :class:`~provergym.errors.UserError` (or lets a
+    :class:`~provergym.api.ProverError` through) and this prints ``provergym: error:
+    <message>`` on stderr, no traceback, and returns 2 for bad input or usage, 1 for a
+    check that ran and failed (:class:`~provergym.errors.CheckFailed`), 130 on Ctrl-C."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    args = parser.parse_args(argv)  # usage errors: argparse exits 2 with "error:"
+    try:
+        return int(args.func(args) or 0)
+    except UserError as error:
+        return _fail(error, error.exit_code)
+    except ProverError as error:  # coqidetop that will not start, a lemma it cannot open
+        return _fail(error, 2)
+    except KeyboardInterrupt:
+        print("provergym: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Heavy imports happen inside the functions so ``provergym --help`` stays instant.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -37,25 +36,28 @@ def _v_files(paths: list[str]) -> list[Path]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Exit 0 if every file replays, 1 if Coq refuses a sentence of some file (listed),
+    2 if a file is missing or cannot be read or split (the others are still replayed)."""
     from provergym.coq.replay import ReplayError, replay_file, write_jsonl
+    from provergym.errors import CheckFailed, UserError
 
     coq_args = _load_path_args(args)
     files = _v_files(args.files)
     missing = [f for f in files if not f.is_file()]
     if missing:
-        print(f"error: no such file: {missing[0]}", file=sys.stderr)
-        return 2
+        raise UserError(f"no such file: {missing[0]}")
     totals = {"files": 0, "sentences": 0, "lemmas": 0, "tactics": 0, "seconds": 0.0,
               "ast_parsed": 0, "ast_failed": 0}
     failed_files = 0
+    unreadable: list[ReplayError] = []
     all_records = []
     for path in files:
         try:
             result = replay_file(path, coq_args, printing_all=args.printing_all,
                                  progress=not args.quiet)
         except ReplayError as error:
-            print(f"error: {error}", file=sys.stderr)
-            failed_files += 1
+            print(f"{error}  NOT READ")
+            unreadable.append(error)
             continue
         totals["files"] += 1
         totals["sentences"] += result.sentences
@@ -74,7 +76,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"  unparsed goal: {failure}")
     print(f"total: {totals['files']} files, {totals['sentences']} sentences, "
           f"{totals['lemmas']} lemmas, {totals['tactics']} tactic states, "
-          f"{totals['seconds']:.2f} s, {failed_files} failed")
+          f"{totals['seconds']:.2f} s, {failed_files} failed, {len(unreadable)} not read")
     if args.printing_all:
         parsed, failed = totals["ast_parsed"], totals["ast_failed"]
         share = 100.0 * parsed / max(1, parsed + failed)
@@ -82,7 +84,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.json:
         count = write_jsonl(all_records, args.json)
         print(f"wrote {count} records to {args.json}")
-    return 1 if failed_files else 0
+    if unreadable:
+        more = f" (and {len(unreadable) - 1} more files, listed above)" \
+            if len(unreadable) > 1 else ""
+        raise UserError(f"{unreadable[0]}{more}")
+    if failed_files:
+        raise CheckFailed(f"Coq refused a sentence of {failed_files} of {len(files)} files "
+                          "(listed above)")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,23 +118,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_hammer(args: argparse.Namespace) -> int:
-    from provergym.api import InitError, Proved, ProverError
+    from provergym.api import Proved, ProverError
     from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
+    from provergym.errors import UserError
 
     coq_args = _load_path_args(args)
-    try:
-        prover = HammerProver(args.file, coq_args=coq_args, timeout=args.timeout,
-                              tactic=args.tactic)
-    except (InitError, ProverError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    # A missing file or a coqidetop that will not start: InitError, reported by main (exit 2).
+    prover = HammerProver(args.file, coq_args=coq_args, timeout=args.timeout,
+                          tactic=args.tactic)
     proved = 0
     with prover:
         names = args.lemmas or list(prover.env.lemmas)
+        unknown = [name for name in names if name not in prover.env.lemmas]
+        if unknown:
+            raise UserError(f"{args.file}: no lemma with a proof named {', '.join(unknown)}")
         for name in names:
             try:
                 result = prover.prove(name)
-            except (InitError, ProverError) as error:
+            except ProverError as error:  # this lemma only: go on with the others
                 print(f"{name}: error: {error}")
                 continue
             if isinstance(result, Proved):

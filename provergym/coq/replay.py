@@ -22,6 +22,7 @@ from provergym.coq.env import find_coq_args, make_goals, statement_name
 from provergym.coq.sentences import SentenceError, line_col, split_sentences
 from provergym.coq.session import CoqSession, Failed
 from provergym.coq.tactics import check_tactic
+from provergym.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class ReplayResult:
     ast_failures: tuple[str, ...] = field(default=(), repr=False)  # a sample, for the report
 
 
-class ReplayError(Exception):
-    """The file could not be replayed (bad path, unsplittable text)."""
+class ReplayError(UserError):
+    """The file could not be read (bad path, not UTF-8, unsplittable text): exit 2."""
 
 
 def _ast_counts(goals: Iterable[Goal]) -> tuple[int, int, list[str]]:

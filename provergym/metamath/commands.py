@@ -30,24 +30,19 @@ def replay_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from provergym.api import InitError, Proved
-    from provergym.metamath.database import MetamathError, parse_database
+    from provergym.errors import CheckFailed, UserError
+    from provergym.metamath.database import parse_database
     from provergym.metamath.env import Action, MetamathEnv
     from provergym.metamath.export import ExportError, export_and_check
     from provergym.metamath.kernel import verify_database
     from provergym.metamath.prooftree import ProofTreeError, logical_steps, proof_tree
 
-    try:
-        db = parse_database(args.file)
-    except MetamathError as error:
-        print(f"provergym mm replay: error: {error}", file=sys.stderr)
-        return 2
+    db = parse_database(args.file)  # MetamathError (a UserError) if unreadable: exit 2
     env = MetamathEnv(db)
     if args.labels:
         unknown = [label for label in args.labels if label not in db or db[label].kind != "p"]
         if unknown:
-            print(f"provergym mm replay: {args.file}: no $p named {', '.join(unknown)}",
-                  file=sys.stderr)
-            return 2
+            raise UserError(f"{args.file}: no $p named {', '.join(unknown)}")
         labels = list(args.labels)
     else:
         theorems = [t.label for t in db.theorems()]
@@ -83,13 +78,12 @@ def replay_command(args: argparse.Namespace) -> int:
     print(f"replayed {len(proofs)}/{len(labels)} theorems, {steps} steps "
           f"({rate:,.0f} steps/s), every proof checked by our kernel")
     if not proofs:
-        return 1
+        raise CheckFailed(f"no theorem was replayed ({len(labels)} tried)")
     try:
         main, check = export_and_check(db, proofs, args.export) if not args.no_metamath \
             else (None, None)
     except ExportError as error:
-        print(f"provergym mm replay: export failed: {error}", file=sys.stderr)
-        return 1
+        raise CheckFailed(f"export failed: {error}") from error
     if main is not None:
         report = verify_database(parse_database(main), list(proofs))
         print(f"exported {len(proofs)} compressed proofs to {main}")
@@ -98,5 +92,8 @@ def replay_command(args: argparse.Namespace) -> int:
         for line in check.errors[:20]:
             print(f"  metamath: {line}")
         if report.failures or not check.ok:
-            return 1
-    return 1 if failures else 0
+            raise CheckFailed(f"the exported copy {main} does not verify (see above)")
+    if failures:
+        raise CheckFailed(f"{len(failures)} of {len(labels)} theorems failed to replay "
+                          "(listed above)")
+    return 0

@@ -18,6 +18,8 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from provergym.errors import UserError
+
 KEYWORD = re.compile(r"\$(.)")
 CHECKPOINT_CHARS = 1 << 20
 # One ordinary construct, with the whitespace before it: a comment, a labelled $f $e $a
@@ -36,8 +38,8 @@ LABEL_RE = re.compile(r"[A-Za-z0-9._-]+\Z")
 MATH_RE = re.compile(r"[!-#%-~]+\Z")
 
 
-class MetamathError(Exception):
-    """A database that cannot be read or is malformed; names the file and line."""
+class MetamathError(UserError):
+    """A database that cannot be read or is malformed; names the file and line (exit 2)."""
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None):
         self.message, self.file, self.line = message, file, line

@@ -58,6 +58,7 @@ def test_cli_replay_and_errors(coq, small_v, tmp_path) -> None:
                              str(broken)], capture_output=True, text=True, timeout=300)
     assert failed.returncode == 1
     assert f"{broken}:3:3:" in failed.stdout and "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("provergym: error: Coq refused a sentence"), failed.stderr
     missing = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay",
                               str(tmp_path / "nope.v")], capture_output=True, text=True)
     assert missing.returncode == 2 and "no such file" in missing.stderr
@@ -66,4 +67,5 @@ def test_cli_replay_and_errors(coq, small_v, tmp_path) -> None:
     unterminated.write_text("Lemma x : True.\n(* never closed\n", encoding="utf-8")
     bad = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--quiet",
                           str(unterminated)], capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 1 and "Open.v" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith(f"provergym: error: {unterminated}: line 2"), bad.stderr
