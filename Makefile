@@ -30,6 +30,7 @@ $(STAMP)/pip: pyproject.toml
 
 lint: pip
 	$(PYTHON) -m ruff check provergym corpora agents tests benchmarks
+	lint-imports
 
 test: install lint
 	$(PYTHON) -m pytest -q -ra

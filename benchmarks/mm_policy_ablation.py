@@ -31,8 +31,9 @@ SET_MM = "/usr/share/metamath/databases/set.mm"
 
 
 def label_ranking(env, corpus, model_dir: str, records: int, weights: list[float]) -> None:
+    from agents.search_policies import MetamathModelPolicy
     from agents.tasks import TASKS
-    from provergym.search.policies import MetamathModelPolicy, training_label_counts
+    from provergym.metamath.policies import training_label_counts
 
     task = TASKS["metamath"]
     counts = training_label_counts(env.db, corpus["train"].unique("theorem"), env.syntax_typecodes)

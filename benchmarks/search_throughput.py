@@ -12,9 +12,9 @@ import time
 
 from provergym.bench.runner import fixed_sample
 from provergym.metamath.env import Action, MetamathEnv
+from provergym.metamath.policies import FrequencyPolicy, training_label_counts
 from provergym.metamath.prooftree import logical_steps, proof_tree
 from provergym.search.bestfirst import SearchConfig, best_first_search
-from provergym.search.policies import FrequencyPolicy, training_label_counts
 
 SET_MM = "/usr/share/metamath/databases/set.mm"
 

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-SET_MM = "/usr/share/metamath/databases/set.mm"
+from provergym.paths import SET_MM
 
 
 def register(subparsers) -> None:
@@ -69,21 +69,12 @@ def run_demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("provergym: interrupted; run `make demo` again to continue", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the demo reports, it does not trace back
-        from corpora.common import CorpusError
-        from provergym.bench.export import ExportFailed
-        from provergym.bench.runner import BenchError
-
-        if isinstance(error, (CorpusError, BenchError, ExportFailed, OSError, ValueError)):
-            print(f"provergym: error: {error}", file=sys.stderr)
-            return 2
-        raise
 
 
 def _run(args: argparse.Namespace) -> int:
     import os
 
-    from agents.train import provergym_home
+    from provergym.paths import provergym_home
 
     if args.home:
         os.environ["PROVERGYM_HOME"] = args.home

@@ -9,10 +9,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from provergym.search.actions import INDEX_LEMMAS, LEMMA_LIMIT
-from provergym.search.policies import FREQUENCY_WEIGHT
-
-DEFAULT_DB = "/usr/share/metamath/databases/set.mm"
+from agents.defaults import FREQUENCY_WEIGHT
+from provergym.bench.methods import method_names
+from provergym.errors import UserError
+from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT
+from provergym.paths import SET_MM
 
 
 def register(subparsers) -> None:
@@ -22,11 +23,12 @@ def register(subparsers) -> None:
                     "is checked again (kernel + metamath-exe, or coqc).")
     prove.add_argument("theorem", help="a $p label, or a Coq lemma name with --file")
     prove.add_argument("--backend", choices=("metamath", "coq"), default="metamath")
-    prove.add_argument("--db", default=DEFAULT_DB, help="Metamath database (default set.mm)")
+    prove.add_argument("--db", default=SET_MM, help="Metamath database (default set.mm)")
     prove.add_argument("--file", help="Coq: the .v file that holds the lemma")
     prove.add_argument("--method", default=None,
-                       help="metamath: frequency (default), uniform, model; "
-                            "coq: fixed (default), model, model+sauto, knn, knn+sauto")
+                       help="metamath: frequency (default), uniform, model; coq: fixed "
+                            "(default), " + ", ".join(m for m in method_names("coq")
+                                                      if m not in ("fixed", *HAMMER_ALONE)))
     prove.add_argument("--model", help="trained run folder (for --method model)")
     prove.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
                        "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
@@ -47,10 +49,10 @@ def register(subparsers) -> None:
                        help="a fixed sample of this many theorems (0: all)")
     bench.add_argument("--first", type=int, default=0,
                        help="Metamath: only theorems among the database's first N $p")
-    bench.add_argument("--db", default=DEFAULT_DB)
+    bench.add_argument("--db", default=SET_MM)
     bench.add_argument("--method", action="append", dest="methods",
-                       help="repeatable; metamath: model frequency uniform improve; "
-                            "coq: model model+sauto fixed knn knn+sauto sauto best hauto")
+                       help="repeatable; metamath: " + " ".join(method_names("metamath"))
+                            + "; coq: " + " ".join(method_names("coq")))
     bench.add_argument("--model", help="trained run folder (for the model methods)")
     bench.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
                        "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
@@ -97,14 +99,6 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Metamath model: mix the frequency policy's label distribution "
                              "(from the training proofs) into the model's with weight U "
                              f"(0 to 1; default {FREQUENCY_WEIGHT}; 0: off)")
-    parser.add_argument("--context-terms", type=_off_or_more, default=0, metavar="N",
-                        help="Metamath: fill a variable that no hypothesis fixes with up to N "
-                             "sub-expressions of the goal and hypotheses (default 0: "
-                             "off)")
-    parser.add_argument("--retrieved-steps", type=_off_or_more, default=0, metavar="K",
-                        help="Metamath model: also propose the whole steps (substitutions "
-                             "included) of the K training goals nearest to the goal (needs a "
-                             "model trained with hints; default 0: off)")
     parser.add_argument("--lemmas", type=_off_or_more, default=LEMMA_LIMIT, metavar="K",
                         help="Metamath: fix a variable that no hypothesis fixes by unifying the "
                              "hypothesis that mentions it with the conclusions of the K lemmas "
@@ -121,9 +115,8 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                              "hypothesis or a single step closes (pure GPT-f search)")
 
 
-def _fail(message: str) -> int:
-    print(f"provergym: error: {message}", file=sys.stderr)
-    return 2
+# CoqHammer's tactics alone: bench methods, not search policies for prove
+HAMMER_ALONE = ("sauto", "best", "hauto")
 
 
 def _search_config(args: argparse.Namespace):
@@ -162,22 +155,15 @@ def _read_names(path: str) -> list[str]:
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as error:
-        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def run_prove(args: argparse.Namespace) -> int:
-    from provergym.api import InitError, ProverError
-    from provergym.bench.runner import BenchError
-    from provergym.metamath.database import MetamathError
-
-    try:
-        config = _search_config(args)
-        if args.backend == "metamath":
-            return _prove_metamath(args, config)
-        return _prove_coq(args, config)
-    except (BenchError, InitError, ProverError, MetamathError, ValueError, OSError) as error:
-        return _fail(str(error))
+    config = _search_config(args)
+    if args.backend == "metamath":
+        return _prove_metamath(args, config)
+    return _prove_coq(args, config)
 
 
 def _print_result(result) -> None:
@@ -193,78 +179,70 @@ def _print_result(result) -> None:
         print(f"check {name}: {verdict}")
 
 
-def _prove_metamath(args: argparse.Namespace, config) -> int:
-    from provergym.bench.runner import BenchConfig, _metamath_env, _policy
-    from provergym.search.bestfirst import best_first_search
-    from provergym.search.check import check_metamath_results
+def _search_method(backend: str, name: str):
+    from provergym.bench.methods import BenchError, get_method
 
-    method = args.method or "frequency"
-    if method not in ("frequency", "uniform", "model"):
-        return _fail(f"unknown metamath search method {method!r}")
-    bench = BenchConfig(backend="metamath", methods=(method,), theorems=(args.theorem,),
-                        out_dir=args.out or "", db=args.db, model=args.model, search=config,
+    method = get_method(backend, name)
+    if not method.searches:
+        raise BenchError(f"{name} is an external prover, not a search method: run it with "
+                         f"`provergym bench --backend {backend} --method {name}`")
+    return method
+
+
+def _method_config(args: argparse.Namespace, backend: str, **extra):
+    from provergym.bench.methods import MethodConfig
+    from provergym.metamath.actions import CandidateConfig
+
+    return MethodConfig(backend=backend, db=args.db, model=args.model,
                         retrieval_weight=args.retrieval_weight,
-                        context_terms=args.context_terms, retrieved_steps=args.retrieved_steps,
-                        lemmas=args.lemmas, index_lemmas=args.index_lemmas,
-                        frequency_weight=args.frequency_weight)
-    env = _metamath_env(bench)
+                        frequency_weight=args.frequency_weight,
+                        candidates=CandidateConfig(lemma_limit=args.lemmas,
+                                                   index_lemmas=args.index_lemmas),
+                        data=args.data if backend == "coq" else "", **extra)
+
+
+def _prove_metamath(args: argparse.Namespace, config) -> int:
+    from provergym.bench.check import check_metamath_results
+    from provergym.bench.methods import BenchError, build_policy, metamath_env
+    from provergym.search.bestfirst import best_first_search
+
+    name = args.method or "frequency"
+    method = _search_method("metamath", name)
+    env = metamath_env(args.db)
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
-        return _fail(f"{args.db}: no $p statement labelled {args.theorem!r}")
+        raise BenchError(f"{args.db}: no $p statement labelled {args.theorem!r}")
     # the proofs of everything before it are the training proofs (counts, lemma table)
-    if method == "frequency" or args.lemmas or (method == "model" and args.frequency_weight):
-        earlier = tuple(s.label for s in env.db.theorems() if s.index < statement.index)
-        bench = BenchConfig(**{**bench.__dict__, "train_theorems": earlier})
-    result = best_first_search(env, args.theorem, _policy(bench, method), config)
+    train: tuple[str, ...] = ()
+    if name == "frequency" or args.lemmas or (method.needs_model and args.frequency_weight):
+        train = tuple(s.label for s in env.db.theorems() if s.index < statement.index)
+    policy = build_policy("metamath", name, _method_config(
+        args, "metamath", train_theorems=train, labels_before=statement.index))
+    result = best_first_search(env, args.theorem, policy, config)
     result = check_metamath_results(env.db, [result], args.out)[0]
     _print_result(result)
     return 0 if result.proved else 1
 
 
 def _prove_coq(args: argparse.Namespace, config) -> int:
-    from provergym.coq.env import CoqFile
-    from provergym.search import policies
-    from provergym.search.bestfirst import best_first_search
-    from provergym.search.check import check_coq_result
-
-    if not args.file:
-        return _fail("--backend coq needs --file FILE.v")
-    method = args.method or "fixed"
-    if method == "fixed":
-        policy = policies.FixedTactics()
-    elif method in ("model", "model+sauto", "knn", "knn+sauto"):
-        from provergym.bench.runner import (
-            BenchConfig,
-            BenchError,
-            coq_model_policy,
-            nearest_tactics,
-        )
-
-        if method.startswith("model") and not args.model:
-            return _fail("--method model needs --model DIR")
-        bench = BenchConfig(backend="coq", methods=(), theorems=(), out_dir="",
-                            model=args.model, retrieval_weight=args.retrieval_weight,
-                            data=args.data)
-        try:
-            policy = coq_model_policy(bench) if method.startswith("model") else \
-                nearest_tactics(bench)
-        except BenchError as error:
-            return _fail(str(error))
-        if method.endswith("+sauto"):
-            policy = policies.WithFallback(policy)
-    else:
-        return _fail(f"unknown coq search method {method!r}")
     import tempfile
     from dataclasses import replace
 
-    from provergym.bench.runner import WITH_SAUTO, _WithPreamble
-    from provergym.coq.hammer import HAMMER_IMPORT
+    from provergym.bench.check import check_coq_result
+    from provergym.bench.methods import BenchError, WithPreamble, build_policy
+    from provergym.coq.env import CoqFile
+    from provergym.search.bestfirst import best_first_search
 
+    if not args.file:
+        raise BenchError("--backend coq needs --file FILE.v")
+    name = args.method or "fixed"
+    method = _search_method("coq", name)
+    policy = build_policy("coq", name, _method_config(args, "coq"))
     with CoqFile(args.file, step_timeout=config.step_timeout) as env:
-        if method in WITH_SAUTO:  # sauto needs CoqHammer, imported just before the lemma
-            result = best_first_search(_WithPreamble(env, (HAMMER_IMPORT,)), args.theorem,
+        if method.preamble:  # sauto needs CoqHammer, imported just before the lemma
+            result = best_first_search(WithPreamble(env, method.preamble), args.theorem,
                                        policy, config)
-            result = replace(result, preamble=(HAMMER_IMPORT,))
+            result = replace(result, preamble=method.preamble)
         else:
             result = best_first_search(env, args.theorem, policy, config)
         out = args.out or tempfile.mkdtemp(prefix="provergym-coq-")
@@ -276,49 +254,37 @@ def _prove_coq(args: argparse.Namespace, config) -> int:
 def run_bench_command(args: argparse.Namespace) -> int:
     import signal
 
-    from provergym.api import InitError, ProverError
     from provergym.bench.report import write_report
-    from provergym.bench.runner import (
-        COQ_METHODS,
-        BenchConfig,
-        BenchError,
-        fixed_sample,
-        manifest_theorems,
-        run_bench,
-    )
+    from provergym.bench.runner import BenchConfig, fixed_sample, manifest_theorems, run_bench
     from provergym.bench.summary import format_summary
 
     # A plain kill runs the clean-up code too (prover processes are killed, no orphans).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    methods = tuple(args.methods or (
+        ("frequency", "uniform", "improve") + (("model",) if args.model else ())
+        if args.backend == "metamath" else
+        ("fixed", "sauto") + (("model", "model+sauto") if args.model else ())))
+    if args.theorems:
+        names = _read_names(args.theorems)
+    else:
+        names = manifest_theorems(args.backend, args.split)
+    train: tuple[str, ...] = ()
+    if args.backend == "metamath":
+        names, train = _metamath_names(args, names)
+    names = fixed_sample(names, args.limit or None)
+    config = BenchConfig(
+        backend=args.backend, methods=methods, theorems=tuple(names), out_dir=args.out,
+        db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
+        retrieval_weight=args.retrieval_weight, lemmas=args.lemmas,
+        index_lemmas=args.index_lemmas,
+        frequency_weight=args.frequency_weight, jobs=max(1, args.jobs), resume=not args.no_resume,
+        improve_options=args.improve_options, improve_seconds=args.improve_seconds,
+        hammer_timeout=args.hammer_timeout, data=args.data, progress=not args.no_progress)
     try:
-        methods = tuple(args.methods or (
-            ("frequency", "uniform", "improve") + (("model",) if args.model else ())
-            if args.backend == "metamath" else
-            ("fixed", "sauto") + (("model", "model+sauto") if args.model else ())))
-        if args.backend == "coq" and any(m not in COQ_METHODS for m in methods):
-            raise BenchError(f"coq methods are {', '.join(COQ_METHODS)}")
-        if args.theorems:
-            names = _read_names(args.theorems)
-        else:
-            names = manifest_theorems(args.backend, args.split)
-        train: tuple[str, ...] = ()
-        if args.backend == "metamath":
-            names, train = _metamath_names(args, names)
-        names = fixed_sample(names, args.limit or None)
-        config = BenchConfig(
-            backend=args.backend, methods=methods, theorems=tuple(names), out_dir=args.out,
-            db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
-            retrieval_weight=args.retrieval_weight, context_terms=args.context_terms,
-            retrieved_steps=args.retrieved_steps, lemmas=args.lemmas,
-            index_lemmas=args.index_lemmas,
-            frequency_weight=args.frequency_weight, jobs=max(1, args.jobs), resume=not args.no_resume,
-            improve_options=args.improve_options, improve_seconds=args.improve_seconds,
-            hammer_timeout=args.hammer_timeout, data=args.data, progress=not args.no_progress)
         summary = run_bench(config)
-    except (BenchError, InitError, ProverError, ValueError, OSError) as error:
-        return _fail(str(error))
     except KeyboardInterrupt:
-        return _fail(f"interrupted; run the same command again to resume ({args.out})")
+        raise UserError(f"interrupted; run the same command again to resume ({args.out})"
+                        ) from None
     print(format_summary(summary))
     print(f"report: {write_report(args.out)}")
     return 0
@@ -328,10 +294,10 @@ def _metamath_names(args: argparse.Namespace, names: list[str]) -> tuple[list[st
     """The theorems to run (restricted to the first N $p with --first), and the training
     theorems for the frequency baseline: the train manifest when there is one, else every
     $p not under test."""
-    from provergym.bench.runner import BenchConfig, BenchError, _metamath_env
+    from provergym.bench.methods import BenchError, metamath_env
+    from provergym.bench.runner import manifest_theorems
 
-    env = _metamath_env(BenchConfig(backend="metamath", methods=(), theorems=(),
-                                    out_dir="", db=args.db))
+    env = metamath_env(args.db)
     theorems = env.db.theorems()
     allowed = {s.label for s in (theorems[:args.first] if args.first else theorems)}
     missing = [n for n in names if n not in env.db.statements]
@@ -340,8 +306,6 @@ def _metamath_names(args: argparse.Namespace, names: list[str]) -> tuple[list[st
                          "database the manifest was made from?)")
     chosen = [n for n in names if n in allowed]
     try:
-        from provergym.bench.runner import manifest_theorems
-
         train = manifest_theorems("metamath", "train")
     except BenchError:
         held_out = set(names)
@@ -350,13 +314,9 @@ def _metamath_names(args: argparse.Namespace, names: list[str]) -> tuple[list[st
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from provergym.bench.export import ExportFailed, export_results
+    from provergym.bench.export import export_results
 
-    try:
-        message = export_results(args.results, args.out, db=args.db, method=args.method)
-    except (ExportFailed, ValueError, OSError) as error:
-        return _fail(str(error))
-    print(message)
+    print(export_results(args.results, args.out, db=args.db, method=args.method))
     return 0
 
 
@@ -364,6 +324,6 @@ def run_report(args: argparse.Namespace) -> int:
     from provergym.bench.report import write_report
 
     if not (Path(args.out) / "results.jsonl").exists():
-        return _fail(f"{args.out}: no results.jsonl (run provergym bench first)")
+        raise UserError(f"{args.out}: no results.jsonl (run provergym bench first)")
     print(f"report: {write_report(args.out)}")
     return 0

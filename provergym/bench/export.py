@@ -12,13 +12,19 @@ import json
 from pathlib import Path
 
 from provergym.bench.runner import read_results
+from provergym.errors import CheckFailed, UserError
 
 # theorem -> sentences its proof needs before the statement (CoqHammer's import)
 _PREAMBLES: dict[str, tuple[str, ...]] = {}
 
 
-class ExportFailed(Exception):
-    """The export could not be written, or a checker rejected it."""
+
+class ExportFailed(UserError):
+    """The export could not be written (exit 2)."""
+
+
+class ExportRejected(ExportFailed, CheckFailed):
+    """The export was written and a checker rejected it (exit 1)."""
 
 
 def _proved(results_path: Path, method: str | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -80,16 +86,16 @@ def _export_metamath(db_path: str | None, proofs: dict[str, str], owner: dict[st
         {"database": main, "theorems": owner, "metamath_ok": check.ok,
          "errors": list(check.errors)}, indent=1))
     if not check.ok:
-        raise ExportFailed(f"metamath-exe rejected {main}: " + "; ".join(check.errors[:5]))
+        raise ExportRejected(f"metamath-exe rejected {main}: " + "; ".join(check.errors[:5]))
     return (f"exported {len(proofs)} proofs into {main}; metamath-exe 'verify proof *' "
             f"passed with no error")
 
 
 def _export_coq(config: dict, proofs: dict[str, str], out: Path) -> str:
     from provergym.api import InitError
+    from provergym.bench.check import coq_file_stem
     from provergym.coq.env import CoqFile
     from provergym.coq.export import export_and_check
-    from provergym.search.check import coq_file_stem
 
     by_file: dict[str, list[str]] = {}
     for theorem in proofs:
@@ -118,5 +124,5 @@ def _export_coq(config: dict, proofs: dict[str, str], out: Path) -> str:
         finally:
             env.close()
     if failures:
-        raise ExportFailed("refused: " + "; ".join(failures[:5]))
+        raise ExportRejected("refused: " + "; ".join(failures[:5]))
     return f"exported {written} Coq proofs into {out}; coqc accepted every file, none resting on a new axiom"

@@ -19,6 +19,7 @@ a ``check_failed`` result, never a success. ``summary.json`` holds the pass rate
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -30,9 +31,20 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from provergym.search.actions import CONTEXT_TERMS, INDEX_LEMMAS, LEMMA_LIMIT
+from agents.defaults import FREQUENCY_WEIGHT
+from provergym.bench.methods import (
+    BenchError,
+    MethodConfig,
+    WithPreamble,
+    build_policy,
+    check_ready,
+    get_method,
+    metamath_env,
+    release_models,
+)
+from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT, CandidateConfig
+from provergym.paths import SET_MM
 from provergym.search.bestfirst import SearchConfig, best_first_search
-from provergym.search.policies import FREQUENCY_WEIGHT, STEP_NEIGHBOURS
 from provergym.search.result import (
     ERROR,
     EXHAUSTED,
@@ -42,16 +54,8 @@ from provergym.search.result import (
     SearchStats,
 )
 
-METAMATH_METHODS = ("model", "frequency", "uniform", "improve")
-COQ_METHODS = ("model", "model+sauto", "fixed", "knn", "knn+sauto", "sauto", "best", "hauto")
-# Coq methods that search with CoqHammer's sauto as the fallback tactic of every expansion
-WITH_SAUTO = ("model+sauto", "knn+sauto")
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
-
-
-class BenchError(Exception):
-    """Bad benchmark input (no manifest, unknown theorem, missing model...)."""
 
 
 @dataclass(frozen=True)
@@ -60,21 +64,17 @@ class BenchConfig:
     methods: tuple[str, ...]
     theorems: tuple[str, ...]  # Metamath labels, or "path/to/file.v:lemma" for Coq
     out_dir: str
-    db: str = "/usr/share/metamath/databases/set.mm"
+    db: str = SET_MM
     train_theorems: tuple[str, ...] = ()  # for the frequency policy's counts
     model: str | None = None
     # Model: kNN-LM weight of retrieval (Metamath: the model's retriever; Coq: the tactics of
     # the nearest training states), None: the policy's default
     retrieval_weight: float | None = None
-    # Metamath: context terms per open variable (provergym.search.actions.CONTEXT_TERMS)
-    context_terms: int = CONTEXT_TERMS
-    # Metamath model: whole steps of this many nearest training goals are candidates too
-    retrieved_steps: int = STEP_NEIGHBOURS
     # Metamath: lemmas per hypothesis that the look-ahead unifies with to fix open variables
-    # (provergym.search.actions.LEMMA_LIMIT; the table comes from train_theorems' proofs)
+    # (provergym.metamath.actions.LEMMA_LIMIT; the table comes from train_theorems' proofs)
     lemmas: int = LEMMA_LIMIT
     # Metamath: lemmas per such hypothesis found through the conclusion index, any earlier
-    # assertion whose conclusion unifies with it (provergym.search.actions.INDEX_LEMMAS)
+    # assertion whose conclusion unifies with it (provergym.metamath.actions.INDEX_LEMMAS)
     index_lemmas: int = INDEX_LEMMAS
     # Metamath model: weight of the frequency policy's label distribution (from the training
     # theorems' proofs) mixed into the model's (0: the model and retrieval alone)
@@ -92,18 +92,31 @@ class BenchConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        known = METAMATH_METHODS if self.backend == "metamath" else COQ_METHODS
         if self.backend not in ("metamath", "coq"):
             raise BenchError(f"unknown backend {self.backend!r}: use metamath or coq")
         for method in self.methods:
-            if method not in known:
-                raise BenchError(f"unknown {self.backend} method {method!r}; "
-                                 f"choose from {', '.join(known)}")
+            get_method(self.backend, method)  # a clear error for an unknown one
         if not 0.0 <= self.frequency_weight <= 1.0:
             raise BenchError(f"frequency_weight must be between 0 and 1, "
                              f"not {self.frequency_weight}")
-        if any(m.startswith("model") for m in self.methods) and not self.model:
+        if any(get_method(self.backend, m).needs_model for m in self.methods) and not self.model:
             raise BenchError("the model method needs --model DIR (a trained run folder)")
+
+    @functools.cached_property
+    def method_config(self) -> MethodConfig:
+        """What the methods' policies are built from (the registry's cache key). Metamath:
+        the candidates are the labels before the last theorem under test."""
+        labels_before = None
+        if self.backend == "metamath" and self.theorems:
+            statements = metamath_env(self.db).db.statements
+            known = [statements[t].index for t in self.theorems if t in statements]
+            labels_before = max(known) if known else None
+        return MethodConfig(
+            backend=self.backend, db=self.db, model=self.model,
+            retrieval_weight=self.retrieval_weight, frequency_weight=self.frequency_weight,
+            candidates=CandidateConfig(lemma_limit=self.lemmas, index_lemmas=self.index_lemmas),
+            train_theorems=self.train_theorems if self.backend == "metamath" else (),
+            labels_before=labels_before, data=self.data if self.backend == "coq" else "")
 
 
 # -- theorems ---------------------------------------------------------------------------------
@@ -159,145 +172,6 @@ def _line(method: str, result: SearchResult, keep_tree: bool) -> dict[str, Any]:
 _STATE: dict[str, Any] = {}
 
 
-def _metamath_env(config: BenchConfig) -> Any:
-    key = f"env:{os.path.abspath(config.db)}"
-    env = _STATE.get(key)
-    if env is None:
-        from provergym.metamath.database import MetamathError
-        from provergym.metamath.env import MetamathEnv
-
-        try:
-            env = _STATE[key] = MetamathEnv(config.db)
-        except (MetamathError, OSError) as error:
-            raise BenchError(f"cannot read {config.db}: {error}") from error
-    return env
-
-
-def _policy_key(config: BenchConfig, method: str) -> str:
-    # A policy depends on the database, the model, the theorems and the training theorems.
-    digest = hashlib.sha256("\0".join([config.db, config.model or "", str(config.context_terms),
-                                        str(config.retrieved_steps), str(config.lemmas),
-                                        str(config.index_lemmas),
-                                        str(config.frequency_weight),
-                                        *config.theorems, "|",
-                                        *config.train_theorems]).encode()).hexdigest()[:16]
-    return f"policy:{method}:{digest}"
-
-
-def _policy(config: BenchConfig, method: str) -> Any:
-    key = _policy_key(config, method)
-    if key in _STATE:
-        return _STATE[key]
-    from provergym.search import policies
-
-    if config.backend == "coq" and method in ("model", "knn", *WITH_SAUTO):
-        policy: Any = (coq_model_policy(config) if method.startswith("model")
-                       else nearest_tactics(config))
-        if method in WITH_SAUTO:
-            policy = policies.WithFallback(policy, ("sauto.",))
-    elif method == "fixed":
-        policy = policies.FixedTactics()
-    else:
-        env = _metamath_env(config)
-        db = env.db
-        last = max(db.statements[t].index for t in config.theorems)
-        labels = [s.label for s in db.assertions()
-                  if s.typecode not in env.syntax_typecodes and s.index < last]
-        lemmas = _lemma_table(config, env)
-        if method == "model":
-            counts = None
-            if config.frequency_weight and config.train_theorems:
-                counts = policies.training_label_counts(db, config.train_theorems,
-                                                        env.syntax_typecodes)
-            policy = policies.MetamathModelPolicy(config.model or "", env, labels, threads=1,
-                                                  retrieval_weight=config.retrieval_weight,
-                                                  terms=config.context_terms,
-                                                  step_neighbours=config.retrieved_steps,
-                                                  lemmas=lemmas, lemma_limit=config.lemmas,
-                                                  index_lemmas=config.index_lemmas,
-                                                  counts=counts, frequency_weight=(
-                                                      config.frequency_weight if counts
-                                                      is not None else 0.0))
-        elif method == "frequency":
-            counts = policies.training_label_counts(db, config.train_theorems,
-                                                    env.syntax_typecodes)
-            policy = policies.FrequencyPolicy(env, counts, labels, terms=config.context_terms,
-                                              lemmas=lemmas, lemma_limit=config.lemmas,
-                                              index_lemmas=config.index_lemmas)
-        else:
-            policy = policies.UniformPolicy(env, labels, terms=config.context_terms,
-                                            lemmas=lemmas, lemma_limit=config.lemmas,
-                                            index_lemmas=config.index_lemmas)
-    _STATE[key] = policy
-    return policy
-
-
-def coq_corpus_dir(config: BenchConfig, model: str | None = None) -> str:
-    """The Coq corpus that k-NN retrieval reads: ``config.data``, else the one ``model`` (a
-    run folder) was trained on, else the default place."""
-    if config.data:
-        return config.data
-    if model:
-        try:
-            trained = json.loads((Path(model) / "train_config.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            trained = {}
-        if trained.get("data_dir"):
-            return str(trained["data_dir"])
-    from corpora.common import corpus_dir
-
-    return str(corpus_dir("coq"))
-
-
-_WITHOUT_RETRIEVAL = " (or pass --retrieval-weight 0: the model without retrieval)"
-
-
-def coq_retrieval_weight(config: BenchConfig) -> float:
-    from provergym.search.policies import COQ_RETRIEVAL_WEIGHT
-
-    return COQ_RETRIEVAL_WEIGHT if config.retrieval_weight is None else config.retrieval_weight
-
-
-def nearest_tactics(config: BenchConfig, model: str | None = None) -> Any:
-    """The Coq k-NN policy over :func:`coq_corpus_dir`'s train split; a BenchError that
-    says how to get the corpus when it is missing."""
-    from provergym.search.policies import NearestTactics
-
-    try:
-        return NearestTactics.from_corpus(coq_corpus_dir(config, model=model))
-    except ValueError as error:
-        extra = _WITHOUT_RETRIEVAL if model else ""
-        raise BenchError(f"k-NN tactics: {error}{extra}") from None
-
-
-def coq_model_policy(config: BenchConfig) -> Any:
-    """The Coq model (``config.model``), with the nearest training states' tactics mixed in
-    (:func:`coq_retrieval_weight`; from the corpus the model was trained on, or
-    ``config.data``)."""
-    from provergym.search.policies import ModelPolicy
-
-    weight = coq_retrieval_weight(config)
-    retrieval = nearest_tactics(config, model=config.model) if weight else None
-    return ModelPolicy(config.model or "", threads=1, retrieval=retrieval,
-                       retrieval_weight=weight)
-
-
-def _lemma_table(config: BenchConfig, env: Any) -> Any:
-    """The look-ahead's lemma table from the training theorems' proofs (None when the
-    look-ahead is off), built once per database and training set and shared by the methods."""
-    if not config.lemmas or not config.train_theorems:
-        return None
-    digest = hashlib.sha256("\0".join([config.db, str(config.lemmas),
-                                      *config.train_theorems]).encode())
-    key = f"lemmas:{digest.hexdigest()[:16]}"
-    if key not in _STATE:
-        from provergym.search.policies import training_lemma_table
-
-        _STATE[key] = training_lemma_table(env.db, config.train_theorems, env.syntax_typecodes,
-                                           keep=config.lemmas)
-    return _STATE[key]
-
-
 def coq_source(name: str) -> tuple[str, tuple[str, ...]]:
     """A manifest's file name (``stdlib/Arith/Between.v``, ``mathcomp/...``) or a path ->
     the real path and the load-path flags it needs."""
@@ -325,6 +199,10 @@ def _close_coq() -> None:
         env.close()
 
 
+def _policy(config: BenchConfig, method: str) -> Any:
+    return build_policy(config.backend, method, config.method_config)
+
+
 def _failure(theorem: str, status: str, message: str, seconds: float = 0.0) -> SearchResult:
     return SearchResult(theorem=theorem, status=status, message=message,
                         stats=SearchStats(0, 0, 0, 0, round(seconds, 4), 0.0, 0.0))
@@ -337,21 +215,20 @@ def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
     started = time.perf_counter()
     try:
         if config.backend == "metamath":
-            return best_first_search(_metamath_env(config), theorem, _policy(config, method),
-                                     config.search)
+            return best_first_search(metamath_env(config.db), theorem,
+                                     _policy(config, method), config.search)
         path, _, lemma = theorem.rpartition(":")
         if method in ("sauto", "best", "hauto"):
             result = _hammer(config, method, path, lemma)
         else:
             env = _coq_file(config, path)
-            if method in WITH_SAUTO:
-                from provergym.coq.hammer import HAMMER_IMPORT
-
+            preamble = get_method("coq", method).preamble
+            if preamble:
                 # sauto needs CoqHammer, imported just before the statement (not at the top
                 # of the file: its hints change how later `intuition` calls behave).
-                result = best_first_search(_WithPreamble(env, (HAMMER_IMPORT,)), lemma,
+                result = best_first_search(WithPreamble(env, preamble), lemma,
                                            _policy(config, method), config.search)
-                result = replace(result, preamble=(HAMMER_IMPORT,))
+                result = replace(result, preamble=preamble)
             else:
                 result = best_first_search(env, lemma, _policy(config, method), config.search)
             result = replace(result, theorem=theorem)
@@ -360,24 +237,6 @@ def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
         return result
     except (InitError, ProverError, BenchError) as error:
         return _failure(theorem, ERROR, str(error), time.perf_counter() - started)
-
-
-class _WithPreamble:
-    """A Coq file whose lemmas open after extra sentences (the search sees a Backend)."""
-
-    name = "coq"
-
-    def __init__(self, env: Any, preamble: tuple[str, ...]) -> None:
-        self.env, self.preamble = env, preamble
-
-    def open(self, theorem: str) -> Any:
-        return self.env.open(theorem, preamble=self.preamble)
-
-    def step(self, state: Any, action: str, timeout: float | None = None) -> Any:
-        return self.env.step(state, action, timeout=timeout)
-
-    def close(self) -> None:
-        self.env.close()
 
 
 def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchResult:
@@ -401,7 +260,7 @@ def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchRe
 
 def _check_coq(config: BenchConfig, method: str, path: str, lemma: str,
                result: SearchResult) -> SearchResult:
-    from provergym.search.check import check_coq_result
+    from provergym.bench.check import check_coq_result
 
     env = _coq_file(config, path)
     out = Path(config.out_dir) / "coq_proofs" / method.replace("+", "_")
@@ -454,16 +313,13 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     if not config.theorems:
         raise BenchError("no theorems to run on")
     if config.backend == "metamath":
-        env = _metamath_env(config)
+        env = metamath_env(config.db)
         unknown = [t for t in config.theorems
                    if t not in env.db.statements or env.db.statements[t].kind != "p"]
         if unknown:
             raise BenchError(f"{config.db}: not $p statements: {', '.join(unknown[:5])}")
-    if config.backend == "coq":  # the k-NN's corpus: a clear error now, not one per lemma
-        if any(m in ("knn", "knn+sauto") for m in config.methods):
-            _check_corpus(coq_corpus_dir(config))
-        if any(m.startswith("model") for m in config.methods) and coq_retrieval_weight(config):
-            _check_corpus(coq_corpus_dir(config, model=config.model), _WITHOUT_RETRIEVAL)
+    for method in config.methods:  # a missing model or corpus: one clear error now
+        check_ready(config.backend, method, config.method_config)
     if not config.resume and (out_dir / RESULTS).exists():
         (out_dir / RESULTS).unlink()
     done = {(line["method"], line["theorem"]) for line in read_results(out_dir)}
@@ -488,17 +344,10 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             bar.close()
     if config.backend == "metamath":
         _check_metamath(config, out_dir)
-    for key in [k for k in _STATE if k.startswith(("policy:model:", "policy:model+sauto:"))]:
-        del _STATE[key]  # the model's memory is not kept once its run is over
+    release_models()  # the model's memory is not kept once its run is over
     summary = summarise(read_results(out_dir), config)
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
     return summary
-
-
-def _check_corpus(path: str, extra: str = "") -> None:
-    if not (Path(path) / "dataset_dict.json").is_file():
-        raise BenchError(f"no Coq corpus at {path} for the k-NN tactics: build it with "
-                         f"`provergym corpus build coq`, or pass --data DIR{extra}")
 
 
 # Settings that change what a method proves: results made with others are not resumed.
@@ -510,6 +359,9 @@ _SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "ret
              "data")
 _BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0, "index_lemmas": 0,
            "frequency_weight": 0.0, "data": ""}
+# Settings since removed, with the value every run since has had (their figures are in
+# benchmarks/RESULTS.md): a run made with another value is not resumed.
+_REMOVED = {"context_terms": 0, "retrieved_steps": 0}
 # Settings that only one backend reads: a change in the other backend's is no change.
 _ONLY = {"metamath": ("db", "context_terms", "retrieved_steps", "lemmas",
                       "index_lemmas", "frequency_weight", "improve_options", "improve_seconds"),
@@ -523,6 +375,7 @@ def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:
     except (OSError, json.JSONDecodeError):
         return  # results without a readable config: nothing to compare against
     new = json.loads(json.dumps(recorded, default=str))
+    new.update(_REMOVED)
     for settings in (old.get("search"), new.get("search")):
         if isinstance(settings, dict):  # what is kept of the tree changes no result
             settings.pop("keep_tree", None)
@@ -550,7 +403,7 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
             yield from lines
         return
     tasks = [(config, method, theorem) for theorem in todo]
-    if config.backend == "metamath" and not method.startswith("model"):
+    if config.backend == "metamath" and not get_method("metamath", method).needs_model:
         _policy(config, method)  # build before forking: the workers share it
     if config.jobs <= 1:
         try:
@@ -649,10 +502,10 @@ def _worker_init() -> None:
 
 def _check_metamath(config: BenchConfig, out_dir: Path) -> None:
     """Kernel + metamath-exe on every proof that has not been checked by both yet."""
-    from provergym.search.check import METAMATH_EXE, check_metamath_results
+    from provergym.bench.check import METAMATH_EXE, check_metamath_results
 
     lines = read_results(out_dir)
-    env = _metamath_env(config)
+    env = metamath_env(config.db)
     changed = False
     for method in {line["method"] for line in lines}:
         indices = [i for i, line in enumerate(lines) if line["method"] == method

@@ -455,8 +455,10 @@ class MetamathEnv:
                 return False
         return True
 
-    def _instantiate(self, pattern: _Pattern, p: Node, sigma: dict[str, Node]) -> Node:
-        """Pattern tree ``p`` with ``sigma`` substituted (_apply runs precompiled programs)."""
+    def instantiate(self, pattern: _Pattern, p: Node, sigma: dict[str, Node]) -> Node:
+        """Pattern tree ``p`` of label ``pattern`` (its conclusion or one of its hypotheses)
+        with ``sigma`` (label variable -> tree) substituted; a variable not in ``sigma``
+        stays as it is. For candidate generators (``step`` runs precompiled programs)."""
         return _build(_build_program(p, pattern.var_of_float), sigma)
 
     def _variables(self, tree: Node, info: _Theorem) -> set[str]:

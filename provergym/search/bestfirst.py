@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from provergym.api import (
     InitError,
@@ -41,6 +41,7 @@ from provergym.api import (
     ProverTimeout,
     Rejected,
 )
+from provergym.search.policies import Policy
 from provergym.search.result import (
     BUDGET,
     CHECK_FAILED,
@@ -53,13 +54,6 @@ from provergym.search.result import (
     TreeEdge,
     TreeNode,
 )
-
-
-class Policy(Protocol):
-    """What search needs from a policy: ``propose(state, n) -> [(action, logprob)]``.
-    A policy may also have ``values(states) -> [float]`` (higher is better)."""
-
-    def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]: ...
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ def test_goal_text_matches_its_syntax_tree():
 
 def test_compiled_patterns_agree_with_the_trees():
     """_apply runs flat programs compiled per label; the public match_pattern and
-    _instantiate on any pattern tree (hypotheses included) must give the same answers."""
+    instantiate on any pattern tree (hypotheses included) must give the same answers."""
     import random
 
     from provergym.metamath.grammar import Node
@@ -197,7 +197,7 @@ def test_compiled_patterns_agree_with_the_trees():
                     if fast == slow and len(fast) == len(pattern.variables):
                         for hyp in pattern.hyps:
                             if hyp[0] == "e":
-                                assert env._instantiate(pattern, hyp[2], fast) \
+                                assert env.instantiate(pattern, hyp[2], fast) \
                                     == instantiate(pattern, hyp[2], fast)
                                 checked += 1
             result = env.step(state, action)

@@ -39,6 +39,12 @@ def test_a_metamath_setting_change_is_refused_and_named(tmp_path):
         _check_same_settings(tmp_path, _recorded(mm))
     _check_same_settings(tmp_path, _recorded(replace(mm, lemmas=0, index_lemmas=0,
                                                      frequency_weight=0.0, hammer_timeout=3.0)))
+    # a setting since removed: a run made with it on is not resumed
+    _write(tmp_path, {**_recorded(mm), "context_terms": 4})
+    with pytest.raises(BenchError, match=r"context_terms: 4 -> 0"):
+        _check_same_settings(tmp_path, _recorded(mm))
+    _write(tmp_path, {**_recorded(mm), "context_terms": 0, "retrieved_steps": 0})
+    _check_same_settings(tmp_path, _recorded(mm))
     _write(tmp_path, _recorded(mm))
     with pytest.raises(BenchError, match="backend"):
         _check_same_settings(tmp_path, _recorded(replace(mm, backend="coq", methods=("sauto",))))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from agents.search_policies import NearestTactics
+from provergym.bench.check import check_coq_result
 from provergym.coq.env import CoqFile
+from provergym.coq.policies import FixedTactics
 from provergym.search.bestfirst import SearchConfig, best_first_search
-from provergym.search.check import check_coq_result
-from provergym.search.policies import FixedTactics, NearestTactics
 from provergym.search.result import BUDGET, CHECK_FAILED, EXHAUSTED, PROVED
 
 TINY = Path(__file__).parent / "fixtures" / "tiny.v"
@@ -213,13 +215,8 @@ def test_coq_model_mixes_in_the_tactics_of_its_corpus(knn_corpus, tmp_path):
     """A Coq model (trained a few steps on the k-NN corpus, which its run records) proposes
     with the nearest training states' tactics mixed in by default, and proves add_zero."""
     from agents.train import resolve_config, train
-    from provergym.bench.runner import (
-        BenchConfig,
-        BenchError,
-        coq_model_policy,
-        read_results,
-        run_bench,
-    )
+    from provergym.bench.methods import BenchError, build_policy
+    from provergym.bench.runner import BenchConfig, read_results, run_bench
 
     run = tmp_path / "coq-tiny"
     train(resolve_config("coq", "tiny", {
@@ -228,7 +225,7 @@ def test_coq_model_mixes_in_the_tactics_of_its_corpus(knn_corpus, tmp_path):
     config = BenchConfig(backend="coq", methods=("model",), theorems=(f"{TINY}:add_zero",),
                          out_dir=str(tmp_path / "bench"), model=str(run),
                          search=SearchConfig(expansions=4), progress=False)
-    policy = coq_model_policy(config)
+    policy = build_policy("coq", "model", config.method_config)
     assert policy.retrieval is not None and policy.retrieval_weight == 0.5
     with CoqFile(TINY, step_timeout=5.0) as coq:
         proposals = dict(policy.propose(coq.open("add_zero"), 8))
@@ -237,9 +234,8 @@ def test_coq_model_mixes_in_the_tactics_of_its_corpus(knn_corpus, tmp_path):
     (line,) = read_results(tmp_path / "bench")
     assert line["result"]["status"] == PROVED and line["result"]["checks"]["coqc"] == "ok"
     # without its corpus, the run stops at once and says what to do
-    missing = BenchConfig(**{**config.__dict__, "data": str(tmp_path / "gone"),
-                             "out_dir": str(tmp_path / "bench2")})
+    missing = replace(config, data=str(tmp_path / "gone"), out_dir=str(tmp_path / "bench2"))
     with pytest.raises(BenchError, match="--retrieval-weight 0"):
         run_bench(missing)
-    assert coq_model_policy(BenchConfig(**{**missing.__dict__, "retrieval_weight": 0.0})
-                            ).retrieval is None
+    without = replace(missing, retrieval_weight=0.0)
+    assert build_policy("coq", "model", without.method_config).retrieval is None

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from provergym.bench import check
 from provergym.metamath.env import MetamathEnv
-from provergym.search import check
+from provergym.metamath.policies import FrequencyPolicy, UniformPolicy, training_label_counts
 from provergym.search.bestfirst import SearchConfig, best_first_search
-from provergym.search.policies import FrequencyPolicy, UniformPolicy, training_label_counts
 from provergym.search.result import CHECK_FAILED, PROVED
 
 HOL = "/usr/share/metamath/databases/hol.mm"
@@ -117,7 +117,7 @@ def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
     assert keys(again) == keys(lines)
     # Other settings are not mixed into these results: a clear error, nothing lost
     for changed in (replace(config, search=SearchConfig(expansions=4)),
-                    replace(config, context_terms=4), replace(config, lemmas=0),
+                    replace(config, lemmas=0),
                     replace(config, frequency_weight=0.0),
                     replace(config, index_lemmas=config.index_lemmas + 4)):
         with pytest.raises(BenchError, match="other settings"):

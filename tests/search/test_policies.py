@@ -7,12 +7,10 @@ import pytest
 
 from provergym.api import Progress
 from provergym.bench.improve import parse_improve_output
+from provergym.coq.policies import FixedTactics
+from provergym.metamath.actions import canonical_action
 from provergym.metamath.env import MetamathEnv
-from provergym.search.policies import (
-    FixedTactics,
-    WithFallback,
-    canonical_metamath_action,
-)
+from provergym.search.policies import WithFallback
 
 DEMO0 = "/usr/share/metamath/databases/demo0.mm"
 HOL = "/usr/share/metamath/databases/hol.mm"
@@ -25,27 +23,27 @@ def env():
 
 def test_canonical_action_drops_what_unification_decides(env):
     # mp's conclusion |- Q fixes Q; P is free and must stay. A wrong Q is dropped.
-    assert canonical_metamath_action(env, "th1", "mp {{ P : t = t }} {{ Q : r = r }}") == \
+    assert canonical_action(env, "th1", "mp {{ P : t = t }} {{ Q : r = r }}") == \
         "mp {{ P : t = t }}"
     # A variable the label does not have is dropped too.
-    assert canonical_metamath_action(env, "th1", "a2 {{ t : 0 }} {{ zz : 0 }}") == "a2"
-    assert canonical_metamath_action(env, "th1", "no-such-label") is None
-    assert canonical_metamath_action(env, "th1", "min") is None  # mp's hypothesis, not th1's
-    assert canonical_metamath_action(env, "th1", "not an action {{") is None
+    assert canonical_action(env, "th1", "a2 {{ t : 0 }} {{ zz : 0 }}") == "a2"
+    assert canonical_action(env, "th1", "no-such-label") is None
+    assert canonical_action(env, "th1", "min") is None  # mp's hypothesis, not th1's
+    assert canonical_action(env, "th1", "not an action {{") is None
 
 
 def test_canonical_action_is_accepted_where_the_raw_one_is_not(env):
     state = env.open("th1")
     raw = "mp {{ P : t = t }} {{ Q : r = r }}"
-    canonical = canonical_metamath_action(env, "th1", raw)
+    canonical = canonical_action(env, "th1", raw)
     assert "contradicts" in env.step(state, raw).reason
     assert isinstance(env.step(state, canonical), Progress)
 
 
 def test_later_statements_are_never_proposed():
     hol = MetamathEnv(HOL)
-    assert canonical_metamath_action(hol, "idi", "jca") is None  # jca comes after idi
-    assert canonical_metamath_action(hol, "jca", "idi") == "idi"
+    assert canonical_action(hol, "idi", "jca") is None  # jca comes after idi
+    assert canonical_action(hol, "jca", "idi") == "idi"
 
 
 def test_fixed_tactics_and_fallback():
@@ -88,7 +86,7 @@ class _Scripted:
 def test_model_and_retrieval_mix_as_knn_lm():
     import math
 
-    from provergym.search.policies import ModelPolicy
+    from agents.search_policies import ModelPolicy
 
     policy = ModelPolicy.__new__(ModelPolicy)
     own = {"reflexivity.": math.log(0.04), "split.": math.log(0.03), "by [].": math.log(0.02),

@@ -3,8 +3,8 @@ hand-built trees: no database needed."""
 
 from __future__ import annotations
 
+from provergym.metamath.actions import resolve, unify
 from provergym.metamath.grammar import Node
-from provergym.search.actions import resolve, unify
 
 
 def imp(a: Node, b: Node) -> Node:

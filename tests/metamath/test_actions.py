@@ -9,14 +9,14 @@ import math
 import pytest
 
 from provergym.api import Rejected
-from provergym.search.actions import ApplicableActions, hypotheses_stating
-from provergym.search.bestfirst import SearchConfig, best_first_search
-from provergym.search.policies import (
+from provergym.metamath.actions import ApplicableActions, CandidateConfig, hypotheses_stating
+from provergym.metamath.policies import (
     FrequencyPolicy,
     UniformPolicy,
     training_label_counts,
     training_lemma_table,
 )
+from provergym.search.bestfirst import SearchConfig, best_first_search
 from tests.metamath.mmdb import environment
 
 pytestmark = pytest.mark.slow  # parses all of set.mm once per process
@@ -72,26 +72,6 @@ def test_nothing_fixes_a_variable_without_hypotheses(env, early):
     assert actions.completions(state, "syl") == []
 
 
-def test_context_terms_fill_open_variables(env, early):
-    actions = ApplicableActions(env, early, terms=12)
-    state = env.open("id")
-    context = actions.context_terms(state)
-    assert [env.grammar.text(t) for t in context["wff"]] == ["( ph -> ph )", "ph"]
-    # ps := ph would give the goal itself as a subgoal: dropped
-    assert actions.weighted_completions(state, "syl") == [
-        ("syl {{ ps : ( ph -> ph ) }}", pytest.approx(-math.log(2)))]
-    # with hypotheses: the ones they fix come first (prior 0), then context terms
-    three = actions.weighted_completions(env.open("3syl"), "syl", limit=8)
-    assert [a for a, prior in three if prior == 0] == ["syl {{ ps : ps }}", "syl {{ ps : ch }}"]
-    assert three[:2] == [("syl {{ ps : ps }}", 0.0), ("syl {{ ps : ch }}", 0.0)]
-    filled = [a for a, prior in three if prior < 0]
-    assert filled and all(not isinstance(env.step(env.open("3syl"), a), Rejected) for a in filled)
-    # hypotheses are part of the context: 3syl's ( ph -> ps ) is a term for syl's ps
-    assert "syl {{ ps : ( ph -> ps ) }}" in filled
-    with pytest.raises(ValueError):
-        ApplicableActions(env, early, terms=-1)
-
-
 def test_lemma_table_reads_training_proofs(env):
     before = [s.label for s in env.db.theorems() if s.index < env.db.statements["orordir"].index]
     table = training_lemma_table(env.db, before, env.syntax_typecodes, keep=4)
@@ -124,10 +104,10 @@ def test_lemma_look_ahead_fixes_what_no_hypothesis_does(env):
     labels, table = _before(env, "orordir")
     state = env.open("orordir")
     own = "bitr3i {{ ps : ( ( ph \\/ ps ) \\/ ( ch \\/ ch ) ) }}"
-    assert ApplicableActions(env, labels, index_lemmas=0).completions(
+    assert ApplicableActions(env, labels, CandidateConfig(index_lemmas=0)).completions(
         state, "bitr3i", limit=8) == []
-    assert ApplicableActions(env, labels, lemmas=table, lemma_limit=0,
-                             index_lemmas=0).completions(state, "bitr3i", limit=8) == []
+    assert ApplicableActions(env, labels, CandidateConfig(lemma_limit=0, index_lemmas=0),
+                             table).completions(state, "bitr3i", limit=8) == []
     look = ApplicableActions(env, labels, lemmas=table)
     weighted = look.weighted_completions(state, "bitr3i", limit=8)
     assert weighted[0][0] == own and weighted[0][1] < 0  # a prior, not a certainty
@@ -137,22 +117,7 @@ def test_lemma_look_ahead_fixes_what_no_hypothesis_does(env):
             assert prior <= 0
             assert not isinstance(env.step(state, action), Rejected), action
     with pytest.raises(ValueError):
-        ApplicableActions(env, labels, lemmas=table, lemma_limit=-1)
-
-
-def test_lemma_look_ahead_goes_one_level_deeper(env):
-    # re2luk3, |- ( ph -> ( -. ph -> ps ) ), starts with anmp, whose ph no hypothesis
-    # fixes; the lemmas that prove anmp's hypotheses leave variables of their own open,
-    # and the lemmas that prove *their* hypotheses fix them: the proof's own step.
-    labels, table = _before(env, "re2luk3")
-    state = env.open("re2luk3")
-    own = "anmp {{ ph : ( -. ph \\/ ( -. ph -> ps ) ) }}"
-    one = ApplicableActions(env, labels, lemmas=table, second_level=0, index_lemmas=0)
-    assert own not in one.completions(state, "anmp", limit=64)
-    assert ApplicableActions(env, labels, lemmas=table).second_level == 0  # off by default
-    two = ApplicableActions(env, labels, lemmas=table, second_level=8, index_lemmas=0)
-    assert two.completions(state, "anmp", limit=8)[0] == own
-    assert not isinstance(env.step(state, own), Rejected)
+        CandidateConfig(lemma_limit=-1)
 
 
 def test_index_look_ahead_fixes_what_the_lemma_table_does_not(env):
@@ -165,8 +130,8 @@ def test_index_look_ahead_fixes_what_the_lemma_table_does_not(env):
     labels, _ = _before(env, "domprobsiga")
     state = env.open("domprobsiga")
     own = "syl {{ ps : P e. ( measures ` dom P ) }}"
-    assert ApplicableActions(env, labels, index_lemmas=0).completions(state, "syl", limit=8) == []
-    index = ApplicableActions(env, labels, index_lemmas=4)
+    assert ApplicableActions(env, labels, CandidateConfig(index_lemmas=0)).completions(state, "syl", limit=8) == []
+    index = ApplicableActions(env, labels, CandidateConfig(index_lemmas=4))
     weighted = index.weighted_completions(state, "syl", limit=8)
     assert weighted[0][0] == own and weighted[0][1] < 0  # a prior, not a certainty
     assert len(weighted) <= 4
@@ -181,7 +146,7 @@ def test_index_look_ahead_fixes_what_the_lemma_table_does_not(env):
     early = env.goal_state(before.label, state.goals[0].conclusion)
     assert own not in index.completions(early, "syl", limit=64)
     with pytest.raises(ValueError):
-        ApplicableActions(env, labels, index_lemmas=-1)
+        CandidateConfig(index_lemmas=-1)
 
 
 def test_two_lemmas_for_two_hypotheses_fix_two_open_variables(env):
@@ -191,9 +156,9 @@ def test_two_lemmas_for_two_hypotheses_fix_two_open_variables(env):
     labels, table = _before(env, "resima")
     state = env.open("resima")
     own = "3eqtr4i {{ A : ran ( ( A |` B ) |` B ) }} {{ B : ran ( A |` B ) }}"
-    assert ApplicableActions(env, labels, lemmas=table, index_lemmas=0).completions(
+    assert ApplicableActions(env, labels, CandidateConfig(index_lemmas=0), table).completions(
         state, "3eqtr4i", limit=64) == []
-    found = ApplicableActions(env, labels, lemmas=table, index_lemmas=4).completions(
+    found = ApplicableActions(env, labels, CandidateConfig(index_lemmas=4), table).completions(
         state, "3eqtr4i", limit=8)
     assert own in found and len(found) <= 8
     assert not isinstance(env.step(state, own), Rejected)

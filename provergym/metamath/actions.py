@@ -13,7 +13,7 @@ differ only in how they rank:
   metamath-exe's ``improve`` does; the first completions match the most hypotheses, so a
   step that closes its subgoals at once comes first. Variables that no hypothesis fixes
   are next fixed by the **lemma look-ahead** (``lemmas``, a table from
-  :func:`provergym.search.policies.training_lemma_table`): a hypothesis that mentions
+  :func:`provergym.metamath.policies.training_lemma_table`): a hypothesis that mentions
   them is unified with the conclusions of the lemmas (at most ``lemma_limit``, earlier
   than the theorem) that most often proved that hypothesis of that label in training
   proofs, and a unifier that fixes them all to terms over the goal's own variables gives
@@ -26,16 +26,10 @@ differ only in how they rank:
   closes the hypothesis outright (no hypotheses of its own: ``domprobmeas``) first. A
   generic lemma (``notnot``) shares no rare constant and is never offered. Lemmas that
   fix only some of the open variables are combined across two hypotheses (``3eqtr4i``'s
-  ``A`` and ``B``, each fixed by ``df-ima`` in ``resima``). They are then
-  filled with **context terms** (:meth:`ApplicableActions.context_terms`): the
-  sub-expressions of the goal and of the theorem's hypotheses, of the variable's type
-  (``terms`` per variable at most; 0, the default, turns this off). In set.mm's test
-  split, 28% of the steps whose substitution unification cannot decide take only such
-  terms (44% of the variables), but searching with them proved fewer theorems (the
-  frequency policy 3/60 against 5/60 on the test split, the demo's model 29/50 against
-  35/50 on its theorems): the right term is one of many, and the wrong ones take candidate
-  slots. A completion that would give the goal itself as a subgoal is dropped. A model
-  can also write a substitution of its own.
+  ``A`` and ``B``, each fixed by ``df-ima`` in ``resima``). A completion that would give the
+  goal itself as a subgoal is dropped. (Filling open variables with sub-expressions of the
+  goal, and a second level of look-ahead, were measured and dropped: they proved fewer
+  theorems or the same ones at twice the time; see benchmarks/RESULTS.md.)
 - :meth:`ApplicableActions.closing`: the actions that close the goal outright, every
   hypothesis of the label being one of the theorem's (metamath-exe's ``improve`` looks
   for these); the policies try them first;
@@ -52,6 +46,7 @@ import heapq
 import itertools
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from provergym.api import ProofState
@@ -59,18 +54,13 @@ from provergym.metamath.env import Action, parse_action
 from provergym.metamath.grammar import Node
 
 # label -> per hypothesis, the lemmas that prove it in training proofs, with log shares
-# (provergym.search.policies.training_lemma_table)
+# (provergym.metamath.policies.training_lemma_table)
 LemmaTable = dict[str, tuple[tuple[tuple[str, float], ...], ...]]
 
 # Match attempts of one completion search (see ApplicableActions._complete).
 MATCH_BUDGET = 64
 # Lemmas tried per hypothesis by the look-ahead (ApplicableActions.lemmas; off without a table).
 LEMMA_LIMIT = 32
-# Lemmas tried per hypothesis of a lemma that leaves variables of its own open (one level
-# deeper; 0: off). Off by default: on set.mm's test split it put the proof's own step among
-# the completions of 31 of 82 steps against 28, but proved the same 25/200 theorems with
-# the frequency policy, at twice the time.
-SECOND_LEVEL = 0
 # Lemmas found through an index of conclusions per hypothesis that mentions an open variable
 # (earlier assertions whose conclusion shares rare constants with it, unifies with it and
 # fixes the variable; 0: off), the unification attempts each such hypothesis may spend,
@@ -80,10 +70,24 @@ INDEX_LEMMAS = 4
 INDEX_BUDGET = 100
 MAX_POSTING = 3000
 RARE_SHARE = 0.1
-# Context terms tried per variable that no hypothesis fixes (ApplicableActions.terms; off by
-# default, see the module's docstring), and substitutions built from them per search.
-CONTEXT_TERMS = 0
-FILL_BUDGET = 64
+
+
+@dataclass(frozen=True)
+class CandidateConfig:
+    """How :class:`ApplicableActions` completes a label (one frozen object, shared by every
+    policy that uses the generator, so that a worker can rebuild the same policy)."""
+
+    per_label: int = 2  # completions kept per label
+    lemma_limit: int = LEMMA_LIMIT  # table look-ahead lemmas per hypothesis (0: off)
+    index_lemmas: int = INDEX_LEMMAS  # index look-ahead lemmas per hypothesis (0: off)
+
+    def __post_init__(self) -> None:
+        if self.per_label < 1 or self.lemma_limit < 0 or self.index_lemmas < 0:
+            raise ValueError("per_label must be 1 or more; lemma_limit and index_lemmas "
+                             "0 (off) or more")
+
+
+DEFAULT_CANDIDATES = CandidateConfig()
 
 
 def hypotheses_stating(state: ProofState) -> list[str]:
@@ -105,25 +109,51 @@ def bound_by_conclusion(pattern: Any) -> set[str]:
     return found
 
 
+def canonical_action(env: Any, theorem: str, action: str) -> str | None:
+    """The action with the substitutions that unification decides anyway left out, or None
+    when it can never apply here (unknown label, a later statement, another theorem's
+    hypothesis). A small model often gets such substitutions wrong (``{{ ps : ps }}``),
+    and a wrong one makes the environment refuse an otherwise good step; the environment
+    still checks everything that is left."""
+    try:
+        parsed = parse_action(action)
+    except ValueError:
+        return None
+    statements = env.db.statements
+    statement = statements.get(parsed.label)
+    target = statements.get(theorem)
+    if statement is None or target is None or statement.index >= target.index:
+        return None
+    if statement.kind == "e":
+        hypotheses = {h.name for h in env.theorem(theorem).hypotheses}
+        return parsed.label if parsed.label in hypotheses else None
+    if statement.kind not in "ap":
+        return None
+    pattern = env.pattern(parsed.label)
+    if isinstance(pattern, str):
+        return None
+    bound = bound_by_conclusion(pattern)
+    kept: dict[str, str] = {}
+    for var, expression in parsed.substitution:
+        if var in pattern.float_typecode and var not in bound and var not in kept:
+            kept[var] = expression
+    return str(type(parsed)(parsed.label, tuple(kept.items())))
+
+
 class ApplicableActions:
     """Labels indexed by the top two levels of their conclusion's syntax tree (the head and
     its children's heads, a variable matching anything); ``labels`` is the
     index's order (e.g. most used first), which :meth:`labels` keeps."""
 
-    def __init__(self, env: Any, labels: Sequence[str], terms: int = CONTEXT_TERMS,
-                 lemmas: LemmaTable | None = None, lemma_limit: int = LEMMA_LIMIT,
-                 second_level: int = SECOND_LEVEL, index_lemmas: int = INDEX_LEMMAS) -> None:
-        if terms < 0 or lemma_limit < 0 or second_level < 0 or index_lemmas < 0:
-            raise ValueError("terms, lemma_limit, second_level and index_lemmas must be 0 "
-                             "(off) or more")
+    def __init__(self, env: Any, labels: Sequence[str],
+                 config: CandidateConfig = DEFAULT_CANDIDATES,
+                 lemmas: LemmaTable | None = None) -> None:
         self.env = env
-        self.terms = terms
+        self.config = config
         self.lemmas = lemmas or {}
-        self.lemma_limit = lemma_limit if lemmas else 0
-        self.second_level = second_level
-        self.index_lemmas = index_lemmas
+        self.lemma_limit = config.lemma_limit if lemmas else 0
+        self.index_lemmas = config.index_lemmas
         self._renamed_cache: dict[tuple[str, str], tuple[Any, str, tuple] | None] = {}
-        self._context: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.order = {label: i for i, label in enumerate(labels)}
         # (typecode, head, the heads of its children, "*" for a child that is a variable)
         self.by_head: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
@@ -234,36 +264,6 @@ class ApplicableActions:
             if env.match_pattern(pattern, pattern.conclusion, tree, {}):
                 yield label
 
-    def context_terms(self, state: ProofState) -> dict[str, list[Any]]:
-        """The distinct sub-expressions of the first goal, then of the theorem's ``$e``
-        hypotheses, grouped by typecode (``wff``, ``class``, ``setvar``...), each group in
-        that order, largest first within one statement (pre-order). Remembered per goal."""
-        key = (state.theorem, state.goals[0].conclusion)
-        found = self._context.get(key)
-        if found is not None:
-            return found
-        env = self.env
-        statements = env.db.statements
-        trees = [state.goals[0].data]
-        trees += [g.tree for g in env.theorem(state.theorem).essentials.values()]
-        found = {}
-        seen: set[Any] = set()
-        for tree in trees:
-            stack = [tree]
-            while stack:
-                node = stack.pop()
-                if node in seen:
-                    continue
-                seen.add(node)
-                statement = statements.get(node.label)
-                if statement is not None:
-                    found.setdefault(statement.typecode, []).append(node)
-                stack.extend(reversed(node.children))
-        if len(self._context) >= 256:
-            self._context.pop(next(iter(self._context)))
-        self._context[key] = found
-        return found
-
     def needs_substitution(self, label: str) -> bool:
         """Whether some variable of ``label`` is not fixed by its conclusion."""
         return bool(self.missing.get(label))
@@ -286,8 +286,7 @@ class ApplicableActions:
     def weighted_completions(self, state: ProofState, label: str,
                              limit: int = 4) -> list[tuple[str, float]]:
         """:meth:`completions` with a log prior each: 0 for one that unification and the
-        hypotheses decide, ``-log(choices)`` for one filled with context terms, where
-        ``choices`` is the number of ways to fill its open variables (uniform over them)."""
+        hypotheses decide, the lemma's log share (below 0) for one the look-ahead filled."""
         return self._complete(state, label, limit, closing=False)
 
     def closing(self, state: ProofState, label: str, limit: int = 2) -> list[str]:
@@ -326,7 +325,7 @@ class ApplicableActions:
             wanted = set(missing)
             hyps = [(h[1], h[2]) for h in pattern.hyps
                     if h[0] == "e" and _mentions(pattern, h[2], wanted)]
-        fill = not closing and bool(self.terms or self.lemma_limit or self.index_lemmas)
+        fill = not closing and bool(self.lemma_limit or self.index_lemmas)
         if not hyps and not fill:
             return [(label, 0.0)] if not missing else []
         facts = [(g.typecode, g.tree) for g in env.theorem(state.theorem).essentials.values()]
@@ -366,8 +365,6 @@ class ApplicableActions:
         search(0, sigma)
         if not closing and (self.lemma_limit or self.index_lemmas) and len(results) < limit:
             self._look_ahead(state, pattern, missing, partial, limit, results, seen)
-        if not closing and self.terms and len(results) < limit:
-            self._fill(state, pattern, missing, partial, limit, results, seen)
         return results
 
     def _renamed(self, label: str, prefix: str) -> tuple[Any, str, tuple] | None:
@@ -381,29 +378,28 @@ class ApplicableActions:
         found = None
         if not isinstance(pattern, str):
             meta = {v: Node(prefix + v) for v in pattern.variables}
-            hyps = tuple((i, h[1], self.env._instantiate(pattern, h[2], meta))
+            hyps = tuple((i, h[1], self.env.instantiate(pattern, h[2], meta))
                          for i, h in enumerate(pattern.hyps)
                          if h[0] == "e" and h[1] not in self.env.syntax_typecodes)
-            found = (self.env._instantiate(pattern, pattern.conclusion, meta),
+            found = (self.env.instantiate(pattern, pattern.conclusion, meta),
                      pattern.statement.typecode, hyps)
         self._renamed_cache[key] = found
         return found
 
-    def _lemma_unifiers(self, target: Any, typecode: str, per_hyp: Any, limit_index: int,
-                        unifier: dict[str, Any], prefix: str, count: int
-                        ) -> Iterator[tuple[str, float, dict[str, Any]]]:
-        """For each of the first ``count`` lemmas of ``per_hyp`` (earlier than the theorem,
-        of ``typecode``) whose conclusion unifies with ``target``: (lemma, log share, the
-        extended unifier)."""
+    def _lemma_unifiers(self, target: Any, typecode: str, per_hyp: Any, limit_index: int
+                        ) -> Iterator[tuple[float, dict[str, Any]]]:
+        """For each of the first ``lemma_limit`` lemmas of ``per_hyp`` (earlier than the
+        theorem, of ``typecode``) whose conclusion unifies with ``target``: (log share, the
+        unifier)."""
         statements = self.env.db.statements
-        for lemma, share in per_hyp[:count]:
-            renamed = self._renamed(lemma, prefix)
+        for lemma, share in per_hyp[:self.lemma_limit]:
+            renamed = self._renamed(lemma, "?T")
             if (renamed is None or renamed[1] != typecode
                     or statements[lemma].index >= limit_index):
                 continue
-            extended = dict(unifier)
-            if unify(target, renamed[0], extended):
-                yield lemma, share, extended
+            unifier: dict[str, Any] = {}
+            if unify(target, renamed[0], unifier):
+                yield share, unifier
 
     def _index_unifiers(self, target: Any, typecode: str, open_vars: Sequence[str],
                         full: dict[str, Any], limit_index: int, skip: set[str]
@@ -452,11 +448,7 @@ class ApplicableActions:
         unifier that fixes every open variable to a term of the goal's own variables gives
         a completion, whose prior is the lemma's log share (below 0: not decided). E.g.
         ``syl`` on ``|- ( F : A --> B -> F Fn A )``'s neighbours: ``ps -> ch`` against
-        ``ffn``'s conclusion gives ``ps``. When the lemma leaves some of its own variables
-        in them, one level more: a hypothesis of that lemma that mentions them is unified
-        with the conclusions of the ``second_level`` lemmas that most often proved it
-        (the prior adds both shares; these come after the completions of one level).
-        With ``index_lemmas``, the lemmas the conclusion index finds are unified too
+        ``ffn``'s conclusion gives ``ps``. With ``index_lemmas``, the lemmas the conclusion index finds are unified too
         (:meth:`_index_unifiers`), after the table's, and two lemmas that each fix some of
         the open variables through different hypotheses are combined (at most
         ``index_lemmas`` such pairs, best priors first). No lemma is applied here: the
@@ -476,7 +468,7 @@ class ApplicableActions:
                    prior: float, level: float) -> None:
             done = dict(sigma)
             done.update(zip(open_vars, values))
-            if any(env._instantiate(pattern, h, done) == goal for h in logical):
+            if any(env.instantiate(pattern, h, done) == goal for h in logical):
                 return  # the goal again: a step that goes nowhere
             texts = tuple(env.grammar.text(done[v]) for v in missing)
             found.append((level, min(prior, -1e-9), texts))
@@ -492,7 +484,7 @@ class ApplicableActions:
             for hyp, lemmas in zip(pattern.hyps, per_hyp):
                 if hyp[0] != "e" or not _mentions(pattern, hyp[2], wanted):
                     continue
-                target = env._instantiate(pattern, hyp[2], full)
+                target = env.instantiate(pattern, hyp[2], full)
                 hyp_pieces: list[tuple[dict[str, Any], float]] = []
                 pieces.append(hyp_pieces)
                 if self.index_lemmas:
@@ -506,8 +498,8 @@ class ApplicableActions:
                                        for rank, fixed in enumerate(parts)]
                 if not lemmas:
                     continue
-                for lemma, share, unifier in self._lemma_unifiers(
-                        target, hyp[1], lemmas, limit_index, {}, "?T", self.lemma_limit):
+                for share, unifier in self._lemma_unifiers(target, hyp[1], lemmas,
+                                                           limit_index):
                     values = [resolve(full[v], unifier) for v in open_vars]
                     still = _metavariables(values)
                     if not still:
@@ -517,22 +509,6 @@ class ApplicableActions:
                         fixed = _fixed(open_vars, values)
                         if fixed:
                             hyp_pieces.append((fixed, share))
-                    # the lemma leaves some of its own variables open: one level more
-                    inner = self.lemmas.get(lemma)
-                    hyps = self._renamed(lemma, "?T")
-                    if (not self.second_level or not inner or hyps is None
-                            or any(m[:2] != "?T" for m in still)):
-                        continue
-                    for index, typecode, tree in hyps[2]:
-                        if not inner[index] or not _metavariables([tree]) & still:
-                            continue
-                        subtarget = resolve(tree, unifier)
-                        for _, share2, unifier2 in self._lemma_unifiers(
-                                subtarget, typecode, inner[index], limit_index, unifier,
-                                "?U", self.second_level):
-                            values2 = [resolve(v, unifier2) for v in values]
-                            if not _metavariables(values2):
-                                record(sigma, open_vars, values2, share + share2, 2)
             combined: list[tuple[float, dict[str, Any]]] = []
             for first, second in itertools.combinations(pieces, 2):
                 for (a, prior_a), (b, prior_b) in itertools.product(first[:8], second[:8]):
@@ -550,35 +526,6 @@ class ApplicableActions:
                 seen.add(texts)
                 results.append((str(Action(label, tuple(zip(missing, texts)))), prior))
 
-    def _fill(self, state: ProofState, pattern: Any, missing: Sequence[str],
-              partial: Sequence[dict[str, Any]], limit: int,
-              results: list[tuple[str, float]], seen: set[tuple[str, ...]]) -> None:
-        """Complete each partial substitution with context terms for the variables still
-        open (at most ``self.terms`` per variable, ``FILL_BUDGET`` tries in all), skipping
-        one that would make the goal one of its own subgoals."""
-        env = self.env
-        context = self.context_terms(state)
-        goal = state.goals[0].data
-        logical = [h[2] for h in pattern.hyps
-                   if h[0] == "e" and h[1] not in env.syntax_typecodes]
-        budget = FILL_BUDGET
-        for sigma in partial:
-            open_vars = [v for v in missing if v not in sigma]
-            pools = [context.get(pattern.float_typecode[v], [])[:self.terms] for v in open_vars]
-            prior = -sum(math.log(len(pool)) for pool in pools if pool)
-            for terms in itertools.product(*pools):
-                if len(results) >= limit or budget <= 0:
-                    return
-                budget -= 1
-                full = dict(sigma)
-                full.update(zip(open_vars, terms))
-                if any(env._instantiate(pattern, hyp, full) == goal for hyp in logical):
-                    continue  # the goal again: a step that goes nowhere
-                values = tuple(env.grammar.text(full[v]) for v in missing)
-                if values not in seen:
-                    seen.add(values)
-                    results.append((str(Action(pattern.statement.label,
-                                               tuple(zip(missing, values)))), prior))
 
 
 def _walk(node: Any, unifier: dict[str, Any]) -> Any:
