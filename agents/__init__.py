@@ -8,7 +8,12 @@
 - ``baselines``: most frequent, TF-IDF k-NN, linear SVM;
 - ``evaluate``: exact match, value calibration, GamePad's tasks, environment hooks;
 - ``synthetic``: small corpora in the same schemas, for tests and benchmarks;
-- ``cli``: ``provergym train`` and ``provergym eval``.
+- ``cli``: ``provergym train`` and ``provergym eval``;
+- ``search_policies``: the model-backed policies of ``provergym.search``.
 
-Nothing here imports torch at import time of the package.
+Imports point one way, each module above the ones it imports:
+``tasks`` < ``tokenizer``, ``model``, ``baselines`` < ``retrieval`` < ``train`` < ``policy``
+< ``evaluate`` < ``cli``, and ``policy`` < ``search_policies``. torch, transformers and
+accelerate are imported inside the functions that use them (they take seconds), so reading
+configs and corpora stays cheap.
 """

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
-def _vectorizer():
+def tfidf_vectorizer():
+    """TF-IDF features of goal text, shared by k-NN, the SVM and the label retriever."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     # Tokens are whitespace-separated symbols (Metamath) or words (Coq); keep case and
@@ -57,7 +58,7 @@ class NearestNeighbours:
     def fit(cls, goals: Sequence[str], actions: Sequence[str], k: int = 16) -> NearestNeighbours:
         if not goals:
             raise ValueError("k-NN needs at least one training goal")
-        vectorizer = _vectorizer()
+        vectorizer = tfidf_vectorizer()
         matrix = vectorizer.fit_transform(goals)
         return cls(vectorizer, matrix, list(actions), k)
 
@@ -102,7 +103,7 @@ class LinearClassifier:
     def fit(cls, goals: Sequence[str], labels: Sequence[str], c: float = 1.0) -> LinearClassifier:
         from sklearn.svm import LinearSVC
 
-        vectorizer = _vectorizer()
+        vectorizer = tfidf_vectorizer()
         features = vectorizer.fit_transform(goals)
         if len(set(labels)) < 2:
             raise ValueError("a classifier needs at least two distinct labels")

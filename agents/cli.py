@@ -1,9 +1,18 @@
-"""``provergym train`` and ``provergym eval``. Heavy imports happen inside the commands."""
+"""``provergym train`` and ``provergym eval``: their arguments, and the calls into
+``agents.train`` and ``agents.evaluate``.
+
+This module is imported to build ``provergym``'s parser, so it imports those two (and
+torch) only when a command runs: ``provergym --help`` does not pay for them. Errors reach
+``provergym.cli.main`` as :class:`provergym.errors.UserError` (``ConfigError`` and
+``DataError`` are ones), which prints them and picks the exit code; so do a
+``ProverError`` and Ctrl-C. An interrupted run continues with ``--resume``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+
+from provergym.errors import UserError
 
 TASK_CHOICES = ("metamath", "coq", "rewrite")
 SIZE_CHOICES = ("tiny", "small", "base")
@@ -51,23 +60,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _fail(message: str) -> int:
-    print(f"provergym: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run_train(args: argparse.Namespace) -> int:
-    import dataclasses
-    import json
-    from pathlib import Path
-
-    from agents.train import ConfigError, DataError, TrainConfig, resolve_config, train
+    from agents.train import ConfigError, resolve_config, resume_config, train
 
     overrides: dict[str, object] = {}
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
-            return _fail(f"--set wants KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--set wants KEY=VALUE, got {item!r}")
         overrides[key.strip()] = value.strip()
     if args.data:
         overrides["data_dir"] = args.data
@@ -78,21 +78,14 @@ def run_train(args: argparse.Namespace) -> int:
     if args.no_progress:
         overrides["progress"] = False
     try:
-        config = resolve_config(args.task, args.size, overrides)
-        if args.resume:
-            # The saved config rules; only what was given again on the command line changes.
-            saved = Path(config.out_dir) / "train_config.json"
-            if saved.is_file():
-                fields = {f.name for f in dataclasses.fields(TrainConfig)}
-                stored = {k: v for k, v in json.loads(saved.read_text()).items() if k in fields}
-                if stored.get("task") != args.task or stored.get("size") != args.size:
-                    return _fail(f"{saved} is a {stored.get('task')}/{stored.get('size')} run")
-                config = resolve_config(args.task, args.size, {**stored, **overrides})
+        # on --resume, the run's saved config rules; only what was given again changes
+        configure = resume_config if args.resume else resolve_config
+        config = configure(args.task, args.size, overrides)
         result = train(config, resume=args.resume)
-    except (ConfigError, DataError, ValueError, FileNotFoundError) as error:
-        return _fail(str(error))
-    except KeyboardInterrupt:
-        return _fail("interrupted; continue with --resume")
+    except UserError:
+        raise
+    except (ValueError, FileNotFoundError) as error:  # from the libraries training calls
+        raise UserError(str(error)) from error
     print(f"trained {config.task}/{config.size} ({result.parameters:,} parameters) to step "
           f"{result.step}: loss {result.last_loss:.4f}, {result.tokens_per_second:,.0f} tokens/s"
           f"\nrun folder: {result.out_dir}")
@@ -103,8 +96,6 @@ def run_eval(args: argparse.Namespace) -> int:
     import torch
 
     from agents.evaluate import format_report, run_evaluation
-    from agents.train import ConfigError, DataError
-    from provergym.api import ProverError
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -112,7 +103,9 @@ def run_eval(args: argparse.Namespace) -> int:
         report = run_evaluation(args.model, args.split, data_dir=args.data, limit=args.limit,
                                 k=args.k, baselines=not args.no_baselines,
                                 database=args.database, solve=not args.no_solve)
-    except (ConfigError, DataError, ValueError, FileNotFoundError, ProverError) as error:
-        return _fail(str(error))
+    except UserError:
+        raise
+    except (ValueError, FileNotFoundError) as error:  # e.g. no model in the folder given
+        raise UserError(str(error)) from error
     print(format_report(report))
     return 0

@@ -33,17 +33,20 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from agents.tasks import Example, TaskSpec
+from agents.baselines import LinearClassifier, MostFrequent, NearestNeighbours, majority_label
+from agents.policy import Policy, resolve_model_dir
+from agents.tasks import CLASS, VALUE, Example, TaskSpec, class_token, goal_text
+from agents.train import DataError, examples_of, load_task_corpus
+from corpora.rewrite import open_problem
 from provergym.api import ProofState, Proved, Rejected, StepResult
+from provergym.coq.env import CoqFile
+from provergym.metamath.env import MetamathEnv
+from provergym.tensorize import normalize
 
 GAMEPAD_SVM = {"tactic_class": 0.4945, "position": 0.5752}
 GAMEPAD_REWRITE_SOLVED = (10, 50)
 
 ProposeBatch = Callable[[Sequence[str], int], list[list[tuple[str, float]]]]
-
-
-def _normalize(text: str) -> str:
-    return " ".join(text.split())
 
 
 def step_accuracy(propose_batch: ProposeBatch, examples: Sequence[Example], k: int,
@@ -60,8 +63,8 @@ def step_accuracy(propose_batch: ProposeBatch, examples: Sequence[Example], k: i
         for example, candidates in zip(chunk, propose_batch([e.goal for e in chunk], k)):
             if collect is not None:
                 collect[example.goal] = candidates
-            actions = [_normalize(a) for a, _ in candidates]
-            gold = _normalize(example.action)
+            actions = [normalize(a) for a, _ in candidates]
+            gold = normalize(example.action)
             top1 += bool(actions) and actions[0] == gold
             topk += gold in actions[:k]
     count = max(1, len(examples))
@@ -109,23 +112,17 @@ def _batched_option_logprobs(policy, goals: Sequence[str], keyword: str,
 
 
 def value_metrics(policy, examples: Sequence[Example]) -> dict[str, float]:
-    from agents.tasks import VALUE
-
     rows = _batched_option_logprobs(policy, [e.goal for e in examples], VALUE, policy.value_ids)
     return option_metrics(rows, policy.task.value_labels, [e.value_label for e in examples])
 
 
 def class_metrics(policy, examples: Sequence[Example]) -> dict[str, float]:
-    from agents.tasks import CLASS, class_token
-
     rows = _batched_option_logprobs(policy, [e.goal for e in examples], CLASS, policy.class_ids)
     gold = [class_token(e.tactic_class or "") for e in examples]
     return option_metrics(rows, policy.class_tokens, gold)
 
 
 def majority_accuracy(train_labels: Iterable[str], gold: Sequence[str]) -> float:
-    from agents.baselines import majority_label
-
     majority = majority_label(train_labels)
     return sum(label == majority for label in gold) / max(1, len(gold))
 
@@ -149,13 +146,10 @@ def metamath_acceptance(policy, records: Sequence[dict], database: str | Path,
                         candidates: dict[str, list[tuple[str, float]]], n: int) -> dict:
     """The acceptance hook run for real: each record's goal is opened in its theorem's
     context in our Metamath environment, and the model's candidates are stepped."""
-    from agents.tasks import goal_text
-    from provergym.metamath.env import MetamathEnv
-
     try:
         env = MetamathEnv(database)
     except Exception as error:  # the parser's own error types; say which file
-        raise ValueError(f"cannot load the Metamath database {database}: {error}") from None
+        raise DataError(f"cannot load the Metamath database {database}: {error}") from None
     states, skipped = [], 0
     for record in records:
         try:
@@ -210,9 +204,6 @@ def rewrite_chained_solving(policy, source_files: Sequence[Path], problems: Sequ
     offered after the model's candidates: it succeeds only once the rewrites reach
     ``b = b`` (the axioms make nothing else convertible), which is GamePad's "solved".
     """
-    from corpora.rewrite import open_problem
-    from provergym.coq.env import CoqFile
-
     def propose(state: ProofState, count: int) -> list[tuple[str, float]]:
         return [*policy.propose(state, count), ("reflexivity.", float("-inf"))]
 
@@ -251,9 +242,6 @@ def run_evaluation(model: str | Path, split: str, data_dir: str | Path | None = 
                    limit: int = 300, k: int = 8, baselines: bool = True,
                    database: str | Path | None = None, solve: bool = True) -> dict[str, Any]:
     """Evaluate a run (or hf folder) on a split; the report is also saved beside the model."""
-    from agents.policy import Policy, resolve_model_dir
-    from agents.train import examples_of, load_corpus
-
     model_dir = resolve_model_dir(model)
     policy = Policy.load(model_dir)
     task: TaskSpec = policy.task
@@ -262,9 +250,9 @@ def run_evaluation(model: str | Path, split: str, data_dir: str | Path | None = 
         if not config_path.is_file():
             raise FileNotFoundError(f"no train_config.json beside {model_dir}: pass --data")
         data_dir = json.loads(config_path.read_text())["data_dir"]
-    corpus = load_corpus(task, data_dir)
+    corpus = load_task_corpus(task, data_dir)
     if split not in corpus:
-        raise ValueError(f"the corpus at {data_dir} has no {split!r} split")
+        raise DataError(f"the corpus at {data_dir} has no {split!r} split")
     records = _sample(corpus[split], limit)
     examples = list(examples_of(task, records))
     report: dict[str, Any] = {"task": task.name, "split": split, "model": str(model_dir),
@@ -295,8 +283,6 @@ def run_evaluation(model: str | Path, split: str, data_dir: str | Path | None = 
 
 def _baselines(task: TaskSpec, train: list[Example], examples: list[Example],
                k: int) -> dict[str, Any]:
-    from agents.baselines import LinearClassifier, MostFrequent, NearestNeighbours
-
     result: dict[str, Any] = {}
     frequent = MostFrequent.fit(e.action for e in train)
     result["most_frequent_steps"] = step_accuracy(frequent.propose_batch, examples, k,

@@ -11,10 +11,7 @@ word-level Metamath vocabulary adds ``vocab * hidden`` on top.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: nothing is downloaded
 
 
 @dataclass(frozen=True)

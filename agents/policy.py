@@ -20,24 +20,24 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from agents.retrieval import LabelRetriever
 from agents.tasks import CLASS, GOAL, HINT, PROOFSTEP, VALUE, TaskSpec, get_task, goal_text
+from agents.tokenizer import encode_text, load_tokenizer, token_id
+from agents.train import latest_checkpoint
 from provergym.api import ProofState
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from provergym.tensorize import normalize
 
 Goalish = str | ProofState
 
 
 def resolve_model_dir(path: str | Path) -> Path:
     """An ``hf/`` folder, a checkpoint folder, or a run folder (its latest checkpoint)."""
-    from agents.train import latest_checkpoint
-
     path = Path(path)
     for candidate in (path, path / "hf"):
         if (candidate / "provergym.json").is_file():
@@ -52,8 +52,6 @@ def resolve_model_dir(path: str | Path) -> Path:
 def _cache_keyword(model) -> str:
     """The forward argument that takes a key/value cache: ``cache`` in transformers 5.x
     (which warns on the old name), ``past_key_values`` before."""
-    import inspect
-
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
@@ -89,8 +87,6 @@ class Policy:
 
     def __init__(self, model, tokenizer, task: TaskSpec, meta: dict, device,
                  retriever=None) -> None:
-        from agents.tokenizer import token_id
-
         self.model = model.eval()
         self._cache_argument = _cache_keyword(model)
         self.tokenizer = tokenizer
@@ -115,8 +111,6 @@ class Policy:
         import torch
         from transformers import LlamaForCausalLM
 
-        from agents.tokenizer import load_tokenizer
-
         model_dir = resolve_model_dir(path)
         meta = json.loads((model_dir / "provergym.json").read_text())
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -124,8 +118,6 @@ class Policy:
         model = LlamaForCausalLM.from_pretrained(str(model_dir), dtype=dtype).to(device)
         retriever = None
         if meta.get("hints"):
-            from agents.retrieval import LabelRetriever
-
             retriever = LabelRetriever.load(model_dir)
         return cls(model, load_tokenizer(model_dir), get_task(meta["task"]), meta, device,
                    retriever)
@@ -133,8 +125,6 @@ class Policy:
     # ------------------------------------------------------------------ prompts
 
     def _prompt(self, goal: Goalish, keyword: str, answer_room: int) -> list[int]:
-        from agents.tokenizer import encode_text
-
         text = goal_text(self.task, goal)
         ids = encode_text(self.tokenizer, text)
         extra = self._hint_ids(text) if keyword == PROOFSTEP and self.hints else []
@@ -212,8 +202,6 @@ class Policy:
         attention: padding after a token never changes it), and only the positions that
         predict an action's tokens get logits. Same figures as running every
         ``prompt + action`` whole, several times faster on long goals."""
-        from agents.tokenizer import encode_text
-
         if not actions:
             return []
         answers = [[*encode_text(self.tokenizer, a), self.tokenizer.eos_token_id]
@@ -289,8 +277,6 @@ class Policy:
         Unfinished or ill-formed texts are dropped; score them with :meth:`score`."""
         import torch
 
-        from agents.tokenizer import encode_text
-
         if n < 1 or not prefixes:
             return [[] for _ in prefixes]
         max_new_tokens = min(max_new_tokens, self.context // 2)
@@ -317,7 +303,7 @@ class Policy:
             if eos not in tokens:
                 continue  # ran out of room: not a whole action
             rest = self.tokenizer.decode(tokens[: tokens.index(eos)], skip_special_tokens=True)
-            text = " ".join(f"{prefix} {rest}".split())
+            text = normalize(f"{prefix} {rest}")
             well_formed = self.task.well_formed is None or self.task.well_formed(text)
             if text and well_formed and text not in texts:
                 texts.append(text)

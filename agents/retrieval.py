@@ -28,6 +28,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from agents.baselines import tfidf_vectorizer
+
 FILE_NAME = "retriever.pkl"
 LARGE_INDEX = 200_000  # goals; beyond this, common features are dropped (see above)
 LARGE_MAX_DF = 0.05
@@ -47,13 +49,11 @@ class LabelRetriever:
             neighbours: int = 32, steps: Sequence[str] | None = None) -> LabelRetriever:
         """``groups[i]`` is the theorem of step ``i`` (left out of its own hints);
         ``steps[i]``, if given, its whole action (see :meth:`nearest_steps`)."""
-        from agents.baselines import _vectorizer
-
         if not goals:
             raise ValueError("the retriever needs at least one training goal")
         if steps is not None and len(steps) != len(goals):
             raise ValueError(f"{len(steps)} steps for {len(goals)} goals")
-        vectorizer = _vectorizer()
+        vectorizer = tfidf_vectorizer()
         if len(goals) > LARGE_INDEX:
             vectorizer.set_params(max_df=LARGE_MAX_DF)
         matrix = vectorizer.fit_transform(list(goals))

@@ -15,17 +15,21 @@ and, for Coq only, a third prompt for GamePad's tactic-class task:
 
 Prompt keywords, buckets and classes are special tokens, so they are never split and a
 bucket is one token: scoring the options is one forward pass (see ``policy.Policy.scores``).
+
+Goal and action text is normalised by ``provergym.tensorize`` (``normalize``,
+``metamath_goal_text``), the one normaliser that the corpora and the evaluation share.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from provergym.api import Goal, ProofState
+from provergym.tensorize import metamath_goal_text, normalize
 
 # Prompt keywords (special tokens).
 GOAL = "GOAL"
@@ -34,11 +38,6 @@ VALUE = "VALUE"
 CLASS = "CLASS"
 HINT = "HINT"  # retrieved labels before PROOFSTEP (agents.retrieval), when a model uses them
 PROMPT_KEYWORDS = (GOAL, PROOFSTEP, VALUE, CLASS, HINT)
-
-# Metamath math symbols can never contain "$", so "$e" cannot collide with a symbol: it
-# marks each hypothesis appended after the goal. The goal comes first so that truncating
-# a long prompt drops hypotheses before the goal itself.
-MM_HYPOTHESIS_MARK = "$e"
 
 # Steps-left buckets (log2 scale): a bucket is the first bound that is >= steps_left.
 STEP_BUCKET_BOUNDS = (1, 2, 4, 8, 16, 32)
@@ -95,25 +94,12 @@ class TaskSpec:
     well_formed: Callable[[str], bool] | None = None
 
 
-def _normalize(text: str) -> str:
-    # Newlines and runs of blanks carry no meaning in our prompts.
-    return " ".join(text.split())
-
-
-def metamath_goal_text(conclusion: str, hypotheses: Sequence[str]) -> str:
-    """``|- goal $e |- hyp1 $e |- hyp2``: the goal first, then its ``$e`` hypotheses."""
-    parts = [_normalize(conclusion)]
-    for hypothesis in hypotheses:
-        parts += [MM_HYPOTHESIS_MARK, _normalize(hypothesis)]
-    return " ".join(parts)
-
-
 def _metamath_example(record: Mapping[str, Any]) -> Example:
     # The target is the short ``step`` (only the substitutions unification cannot decide);
     # a corpus built before that column existed falls back to the full ``action``.
     return Example(
         goal=metamath_goal_text(record["goal"], record.get("hypotheses") or ()),
-        action=_normalize(record.get("step") or record["action"]),
+        action=normalize(record.get("step") or record["action"]),
         value_label=STEP_BUCKET_LABELS[steps_bucket(int(record["steps_left"]))],
     )
 
@@ -135,8 +121,8 @@ def _metamath_state_text(state: ProofState) -> str:
 
 def _coq_example(record: Mapping[str, Any]) -> Example:
     return Example(
-        goal=_normalize(record["goals"]),
-        action=_normalize(record["tactic"]),
+        goal=normalize(record["goals"]),
+        action=normalize(record["tactic"]),
         value_label=POSITION_LABELS[int(record["position_bucket"])],
         tactic_class=str(record["tactic_class"]),
     )
@@ -144,13 +130,13 @@ def _coq_example(record: Mapping[str, Any]) -> Example:
 
 def _coq_state_text(state: ProofState) -> str:
     # Coq's goals are ordered and the corpus prints all of them, as ProofState.pretty does.
-    return _normalize(state.pretty())
+    return normalize(state.pretty())
 
 
 def _rewrite_example(record: Mapping[str, Any]) -> Example:
     return Example(
-        goal=_normalize(record["state"]),
-        action=_normalize(record["action"]),
+        goal=normalize(record["state"]),
+        action=normalize(record["action"]),
         value_label=STEP_BUCKET_LABELS[steps_bucket(int(record["steps_left"]))],
     )
 
@@ -208,4 +194,4 @@ def goal_text(task: TaskSpec, goal: str | ProofState) -> str:
     """Prompt text for a goal given as text (already formatted) or as a ProofState."""
     if isinstance(goal, ProofState):
         return task.state_text(goal)
-    return _normalize(goal)
+    return normalize(goal)

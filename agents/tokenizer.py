@@ -15,12 +15,11 @@ produce a prompt keyword by accident.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from agents.tasks import PROMPT_KEYWORDS, TaskSpec
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub: everything is local
 
 PAD = "<pad>"
 EOS = "<eos>"
@@ -84,8 +83,6 @@ def _chain(first: Iterable[str], rest: Iterable[str]) -> Iterable[str]:
 
 def save_tokenizer(tokenizer, directory: str | Path) -> None:
     """Save into a temporary folder, then rename: a kill never leaves half a tokenizer."""
-    import shutil
-
     final = Path(directory)
     temporary = final.with_name(f".tmp-{final.name}")
     shutil.rmtree(temporary, ignore_errors=True)

@@ -16,6 +16,11 @@ A checkpoint is written to a temporary folder and renamed into place, then ``lat
 is replaced, so a kill at any moment leaves the previous checkpoint usable. The data order
 is a pure function of (seed, epoch), so the data position is one integer: the number of
 samples consumed.
+
+This is a library; its command line is ``provergym train`` (``agents.cli``). torch,
+accelerate and datasets are imported inside the functions that use them, so that reading a
+corpus (``load_task_corpus``, ``examples_of``: the k-NN baselines' search workers) costs
+no torch import.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import dataclasses
 import json
 import math
 import os
+import random
 import shutil
 import time
 import zlib
@@ -32,24 +38,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import corpora.common
+from agents.model import build_model, count_parameters, get_size
+from agents.retrieval import FILE_NAME, LabelRetriever
 from agents.tasks import CLASS, GOAL, HINT, PROOFSTEP, VALUE, TaskSpec, class_token, get_task
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from agents.tokenizer import (
+    encode_text,
+    load_tokenizer,
+    save_tokenizer,
+    token_id,
+    train_tokenizer,
+)
+from provergym.errors import UserError
+from provergym.paths import provergym_home
 
 IGNORE_INDEX = -100
 KINDS = (PROOFSTEP, VALUE, CLASS)  # the "kind" column indexes this tuple
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A bad config key or value, or a run folder that does not match."""
 
 
-class DataError(ValueError):
-    """The corpus is missing or does not have the expected shape."""
-
-
-def provergym_home() -> Path:
-    return Path(os.environ.get("PROVERGYM_HOME", Path.home() / ".cache" / "provergym"))
+class DataError(UserError, ValueError):
+    """The data (a corpus, a database) is missing or does not have the expected shape."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +149,6 @@ def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainC
 
 def resolve_config(task: str, size: str, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
     """Defaults, then the size's defaults, then ``overrides``; paths filled in."""
-    from agents.model import get_size
-
     get_task(task)
     spec = get_size(size)
     config = apply_overrides(TrainConfig(task=task, size=size), SIZE_DEFAULTS[size])
@@ -156,6 +166,22 @@ def resolve_config(task: str, size: str, overrides: Mapping[str, Any] | None = N
     return config
 
 
+def resume_config(task: str, size: str, overrides: Mapping[str, Any] | None = None
+                  ) -> TrainConfig:
+    """The config to continue a run with: its saved ``train_config.json`` rules, and only
+    ``overrides`` (what the command line gave again) change it."""
+    overrides = dict(overrides or {})
+    config = resolve_config(task, size, overrides)
+    saved = Path(config.out_dir) / "train_config.json"
+    if saved.is_file():
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        stored = {k: v for k, v in json.loads(saved.read_text()).items() if k in fields}
+        if stored.get("task") != task or stored.get("size") != size:
+            raise ConfigError(f"{saved} is a {stored.get('task')}/{stored.get('size')} run")
+        config = resolve_config(task, size, {**stored, **overrides})
+    return config
+
+
 def save_json_atomic(path: Path, payload: Any) -> None:
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "w") as handle:
@@ -168,20 +194,23 @@ def save_json_atomic(path: Path, payload: Any) -> None:
 # ----------------------------------------------------------------------------- data
 
 
-def load_corpus(task: TaskSpec, data_dir: str | Path):
-    """The task's DatasetDict, or a DataError that says how to build it."""
-    from datasets import DatasetDict, load_from_disk
-
+def load_task_corpus(task: TaskSpec, data_dir: str | Path):
+    """The corpus folder ``data_dir`` (``corpora.common.load_corpus``) for ``task``: it must
+    have a train split; a DataError says how to build it."""
     path = Path(data_dir)
     hint = f"build it with `{task.corpus_command}`, or pass --data DIR"
     if not path.exists():
         raise DataError(f"no {task.name} corpus at {path}: {hint}")
+    wanted = f"{path} must hold a DatasetDict with a 'train' split: {hint}"
     try:
-        corpus = load_from_disk(str(path))
+        # absolute: a folder, never read as the name of a corpus under $PROVERGYM_HOME
+        corpus = corpora.common.load_corpus(path.absolute())
+    except corpora.common.CorpusError:  # no dataset_dict.json, or not a DatasetDict
+        raise DataError(wanted) from None
     except Exception as error:  # datasets raises several types for a bad folder
         raise DataError(f"{path} is not a saved dataset ({error}): {hint}") from None
-    if not isinstance(corpus, DatasetDict) or "train" not in corpus:
-        raise DataError(f"{path} must hold a DatasetDict with a 'train' split: {hint}")
+    if "train" not in corpus:
+        raise DataError(wanted)
     return corpus
 
 
@@ -211,8 +240,6 @@ def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_
     A goal that is too long is cut at its end (for Metamath, hypotheses go first); an
     answer that cannot fit is dropped, since a truncated action would teach a wrong one.
     """
-    from agents.tokenizer import encode_text, token_id
-
     count = len(next(iter(records.values())))
     rows = [{key: records[key][i] for key in records} for i in range(count)]
     examples = [task.to_example(row) for row in rows]
@@ -251,8 +278,6 @@ def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path,
     """Fit (or, on resume, reload) the label retriever on the training split (the sample
     trained on, or ``whole_split`` with ``retrieval_index="all"``), and add each record's
     hints (its own theorem left out) as a ``hints`` column."""
-    from agents.retrieval import FILE_NAME, LabelRetriever
-
     if task.name != "metamath":
         raise DataError("hints (retrieved labels) exist for the metamath task only")
     if config.retrieval_index not in ("sample", "all"):
@@ -315,8 +340,6 @@ class SampleStream:
         self._cache: dict[int, list[int]] = {}
 
     def _permutation(self, epoch: int) -> list[int]:
-        import random
-
         import torch
 
         if epoch not in self._cache:
@@ -412,8 +435,6 @@ def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: Train
             "hints": config.hints,
         })
         if config.hints:  # the model proposes with the hints it was trained with
-            from agents.retrieval import FILE_NAME
-
             shutil.copyfile(Path(config.out_dir) / FILE_NAME, hf / FILE_NAME)
         final = root / name
         shutil.rmtree(final, ignore_errors=True)  # a re-run of the same step after a kill
@@ -498,9 +519,6 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
-    from agents.model import build_model, count_parameters
-    from agents.tokenizer import load_tokenizer, save_tokenizer, token_id, train_tokenizer
-
     task = get_task(config.task)
     out_dir = Path(config.out_dir)
     checkpoint = latest_checkpoint(out_dir) if resume else None
@@ -517,7 +535,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     if config.cpu_threads and accelerator.device.type == "cpu":
         torch.set_num_threads(config.cpu_threads)
     set_seed(config.seed)
-    corpus = load_corpus(task, config.data_dir)
+    corpus = load_task_corpus(task, config.data_dir)
     train_split = corpus["train"]
     if config.max_train_records and len(train_split) > config.max_train_records:
         train_split = train_split.shuffle(seed=config.seed).select(range(config.max_train_records))
@@ -656,17 +674,3 @@ def read_log(out_dir: str | Path, event: str = "train") -> list[dict]:
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r for r in records if r.get("event") == event]
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m agents.train``: same options as ``provergym train``."""
-    import argparse
-
-    from agents.cli import add_train_arguments, run_train
-
-    parser = argparse.ArgumentParser(prog="python -m agents.train")
-    add_train_arguments(parser)
-    return run_train(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

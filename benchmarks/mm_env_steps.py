@@ -18,11 +18,12 @@ from provergym.api import Proved
 from provergym.metamath.database import parse_database
 from provergym.metamath.env import Action, MetamathEnv
 from provergym.metamath.prooftree import logical_steps, proof_tree
+from provergym.paths import SET_MM
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="/usr/share/metamath/databases/set.mm")
+    parser.add_argument("--db", default=SET_MM)
     parser.add_argument("--theorems", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="warm runs (the best is shown)")

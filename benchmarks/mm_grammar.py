@@ -15,6 +15,7 @@ import time
 
 from provergym.metamath.database import parse_database
 from provergym.metamath.grammar import Grammar, GrammarError
+from provergym.paths import SET_MM
 
 _GRAMMAR: Grammar | None = None
 
@@ -39,7 +40,7 @@ def _parse_chunk(labels: list[str]) -> tuple[int, list[tuple[str, str]]]:
 def main() -> None:
     global _GRAMMAR
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="/usr/share/metamath/databases/set.mm")
+    parser.add_argument("--db", default=SET_MM)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     start = time.perf_counter()

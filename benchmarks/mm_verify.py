@@ -30,6 +30,8 @@ import time
 
 import psutil
 
+from provergym.paths import SET_MM
+
 SUMMARY = re.compile(r"verified (\d+) proofs, (\d+) errors.* in ([\d.]+) s \(parse ([\d.]+) s, "
                      r"verify ([\d.]+) s")
 
@@ -73,7 +75,7 @@ def metamath_errors(output: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="/usr/share/metamath/databases/set.mm")
+    parser.add_argument("--database", default=SET_MM)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline", metavar="GIT_REV",

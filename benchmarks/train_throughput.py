@@ -45,7 +45,8 @@ def main() -> int:
 
     from agents.model import build_model, flops_per_token, get_size
     from agents.synthetic import build_corpus
-    from agents.train import provergym_home, read_log, resolve_config, train
+    from agents.train import read_log, resolve_config, train
+    from provergym.paths import provergym_home
 
     work = Path(tempfile.mkdtemp(prefix="train-throughput-"))
     data = Path(args.data) if args.data else provergym_home() / "corpora" / args.task

@@ -2,15 +2,21 @@
 
 ``build NAME`` dispatches to the module ``corpora.<NAME>``, which defines
 ``add_arguments(parser)`` and ``build(args) -> Path`` (see ``corpora/common.py``). A builder
-not written yet is listed with a clear message instead of breaking the command.
+not written yet is listed with a clear message instead of breaking the command. Errors
+reach ``provergym.cli.main`` as :class:`provergym.errors.UserError` (``CorpusError`` is one),
+which prints them and picks the exit code; so does Ctrl-C. An interrupted build keeps its
+finished shards, and the same command resumes it.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from pathlib import Path
+from typing import NoReturn
+
+from corpora.common import SPLITS, CorpusError, load_corpus, read_build_info
+from provergym.errors import UserError
 
 BUILDERS = ("metamath", "coq", "rewrite")
 
@@ -44,37 +50,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.set_defaults(func=_stats)
 
 
-def _missing(name: str) -> int:
-    print(f"provergym corpus build {name}: the module corpora.{name} is not written yet",
-          file=sys.stderr)
-    return 2
+def _missing(name: str) -> NoReturn:
+    raise UserError(f"corpus build {name}: the module corpora.{name} is not written yet")
 
 
 def _build(module, args: argparse.Namespace) -> int:
-    from corpora.common import CorpusError
-
     try:
         path = module.build(args)
-    except (CorpusError, OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: finished shards are kept; run the same command to resume",
-              file=sys.stderr)
-        return 130
+    except UserError:
+        raise
+    except (OSError, ValueError) as error:  # from the libraries a builder calls
+        raise CorpusError(str(error)) from error
     what = "manifest written to" if getattr(args, "write_manifest", False) else "corpus saved to"
     print(f"{what} {path}")
     return 0
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from corpora.common import SPLITS, CorpusError, load_corpus, read_build_info
-
-    try:
-        corpus = load_corpus(args.name)
-    except CorpusError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    corpus = load_corpus(args.name)
     first = next(iter(corpus.values()))
     path = Path(first.cache_files[0]["filename"]).parent.parent if first.cache_files else None
     info = read_build_info(path) if path else {}

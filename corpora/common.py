@@ -38,6 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provergym.errors import UserError
+from provergym.paths import provergym_home
+
 SPLITS = ("train", "valid", "test")
 MANIFEST_ROOT = Path(__file__).resolve().parent / "splits"
 SHARD_DIR = "shards"
@@ -51,16 +54,11 @@ BUILD_COMMANDS = {
 }
 
 
-class CorpusError(Exception):
+class CorpusError(UserError):
     """A corpus is missing, malformed, or cannot be built; the message says what to do."""
 
 
 # -- where corpora live ---------------------------------------------------------------------
-def provergym_home() -> Path:
-    """``$PROVERGYM_HOME``, defaulting to ``~/.cache/provergym``."""
-    return Path(os.environ.get("PROVERGYM_HOME") or Path.home() / ".cache" / "provergym")
-
-
 def corpus_dir(name: str) -> Path:
     """``$PROVERGYM_HOME/corpora/<name>`` (not created)."""
     if not name or "/" in name or name.startswith("."):

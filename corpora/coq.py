@@ -39,6 +39,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from corpora.common import (
+    MANIFEST_ROOT,
+    CorpusError,
+    ShardOutput,
+    Splitter,
+    assemble,
+    build_shards,
+    compute_split,
+    corpus_dir,
+    iter_shard_records,
+    write_manifest,
+)
+
+# provergym.coq's modules (and the tactic classes' regular expressions) are imported where
+# Coq runs: `provergym --help` builds its parser from this module, and they take ~80 ms
+# to import (lark, the term grammar).
+
 COQLIB = Path("/usr/lib/ocaml/coq")
 STDLIB = COQLIB / "theories"
 MATHCOMP = COQLIB / "user-contrib" / "mathcomp"
@@ -234,8 +251,6 @@ def features():
 
 
 def _work(payload: str):
-    from corpora.common import ShardOutput
-
     records, error, counts = file_records(Path(payload))
     failures = ((display_name(Path(payload)), error),) if error else ()
     return ShardOutput(records, failures, counts)
@@ -259,18 +274,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build(args: argparse.Namespace) -> Path:
-    from corpora.common import (
-        MANIFEST_ROOT,
-        CorpusError,
-        Splitter,
-        assemble,
-        build_shards,
-        compute_split,
-        corpus_dir,
-        iter_shard_records,
-        write_manifest,
-    )
-
     started = time.perf_counter()
     if args.files:
         files = [Path(f) for f in args.files]

@@ -43,6 +43,7 @@ never reuses stale shards.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import os
 import sys
@@ -62,8 +63,13 @@ from corpora.common import (
     corpus_dir,
     write_manifest,
 )
+from provergym.metamath.database import MetamathError, parse_database
+from provergym.metamath.env import Action
+from provergym.metamath.grammar import Grammar, GrammarError
+from provergym.metamath.prooftree import ProofTreeError, proof_tree
+from provergym.paths import SET_MM
+from provergym.tensorize import metamath_tree_to_sexp
 
-SET_MM = "/usr/share/metamath/databases/set.mm"
 SPLIT_SEED = 0
 VALID_FRACTION = 0.1
 TEST_FRACTION = 0.1
@@ -112,8 +118,6 @@ class StepExtractor:
     keep one per process (workers inherit the parent's through fork)."""
 
     def __init__(self, db: Any, grammar: Any | None = None):
-        from provergym.metamath.grammar import Grammar
-
         self.db = db
         self.grammar = grammar or Grammar(db)
         self.syntax_typecodes = frozenset(self.grammar.syntax_typecodes)
@@ -173,8 +177,6 @@ class StepExtractor:
         else:
             # A syntax *theorem* (a $p such as weq) in a syntactic sub-proof: its tree is
             # not the grammar's, so parse the expression it derives instead.
-            from provergym.tensorize import metamath_tree_to_sexp
-
             found = metamath_tree_to_sexp(self.grammar.parse(node.typecode, node.body.split(),
                                                              floats))
         memo[key] = found
@@ -183,10 +185,6 @@ class StepExtractor:
     def records(self, theorem: Any) -> list[dict[str, Any]]:
         """The records of one ``$p``, in pre-order (none for a syntax theorem). Raises
         ``ProofTreeError`` or ``GrammarError`` for a proof that cannot be decoded/parsed."""
-        from provergym.metamath.env import Action
-        from provergym.metamath.prooftree import proof_tree
-        from provergym.tensorize import metamath_tree_to_sexp
-
         db, statements, syntax = self.db, self.db.statements, self.syntax_typecodes
         root = proof_tree(db, theorem)
         if root.typecode in syntax:
@@ -269,9 +267,6 @@ _CONTEXT: dict[str, _Context] = {}
 
 
 def _work(payload: tuple[int, int]) -> ShardOutput:
-    from provergym.metamath.grammar import GrammarError
-    from provergym.metamath.prooftree import ProofTreeError
-
     context = _CONTEXT["current"]
     start, stop = payload
     records: list[dict[str, Any]] = []
@@ -309,10 +304,6 @@ def build_corpus(db_path: str | os.PathLike[str] = SET_MM, out: str | os.PathLik
 
     ``limit`` keeps the first N ``$p`` in database order; ``stop_after`` builds at most
     that many shards and returns without assembling (tests of resuming)."""
-    import gc
-
-    from provergym.metamath.database import MetamathError, parse_database
-
     started = time.perf_counter()
     db_path = Path(db_path)
     if not db_path.is_file():
@@ -381,8 +372,6 @@ def build(args: argparse.Namespace) -> Path:
     if args.jobs < 1 or args.chunk_size < 1:
         raise CorpusError("--jobs and --chunk-size must be at least 1")
     if args.write_manifest:
-        from provergym.metamath.database import MetamathError, parse_database
-
         try:
             db = parse_database(args.db)
         except (MetamathError, OSError) as error:

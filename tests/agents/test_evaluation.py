@@ -116,12 +116,13 @@ def test_coq_model_scores_gamepad_options_and_eval_command(corpora, tmp_path, ca
 def test_cli_errors_are_clear(tmp_path, capsys):
     from provergym.cli import main
 
-    assert main(["train", "--task", "coq", "--data", str(tmp_path / "none")]) == 2
-    assert "provergym corpus build coq" in capsys.readouterr().err
-    assert main(["eval", "--model", str(tmp_path)]) == 2
-    assert "no trained model" in capsys.readouterr().err
-    assert main(["train", "--task", "coq", "--set", "lr"]) == 2
-    assert "KEY=VALUE" in capsys.readouterr().err
+    for argv, message in ((["train", "--task", "coq", "--data", str(tmp_path / "none")],
+                           "provergym corpus build coq"),
+                          (["eval", "--model", str(tmp_path)], "no trained model"),
+                          (["train", "--task", "coq", "--set", "lr"], "KEY=VALUE")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("provergym: error: ") and message in err, err
 
 
 class _TablePolicy:

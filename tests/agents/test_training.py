@@ -47,6 +47,24 @@ def test_loss_decreases_and_run_folder_is_complete(metamath_run):
 
 
 @pytest.mark.slow
+def test_loading_a_model_reaches_no_network(metamath_run, monkeypatch):
+    # every load is from a local folder: no HF_HUB_OFFLINE needed, and none is set
+    import socket
+
+    from agents.policy import Policy
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network use: {args[1:]}")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for name in ("connect", "connect_ex"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    policy = Policy.load(metamath_run[0].out_dir)
+    assert policy.propose("|- ( ph -> ph )", 2)
+
+
+@pytest.mark.slow
 def test_checkpoint_reloads_and_propose_gives_valid_candidates(metamath_run, corpora,
                                                                monkeypatch):
     import torch
@@ -177,7 +195,7 @@ def test_metamath_acceptance_steps_the_real_environment(metamath_run, tmp_path):
 
 
 def _train_process(data: Path, out: Path, resume: bool) -> subprocess.Popen:
-    command = [sys.executable, "-m", "agents.train", "--task", "metamath", "--size", "tiny",
+    command = [sys.executable, "-m", "provergym.cli", "train", "--task", "metamath", "--size", "tiny",
                "--data", str(data), "--out", str(out), "--steps", "40", "--no-progress",
                "--set", "log_every=1", "--set", "save_every=5", "--set", "eval_every=1000",
                "--set", "cpu_threads=1"]
@@ -231,9 +249,12 @@ def test_kill_mid_training_then_resume_continues_the_same_run(corpora, tmp_path)
 
 @pytest.mark.slow
 def test_metamath_model_policy_ranks_applicable_actions_and_proves(metamath_run):
+    from collections import Counter
+
+    from agents.defaults import FREQUENCY_WEIGHT
+    from agents.search_policies import MetamathModelPolicy
     from provergym.api import Rejected
     from provergym.search.bestfirst import SearchConfig, best_first_search
-    from provergym.search.policies import MetamathModelPolicy
     from tests.metamath.mmdb import environment
 
     config, _ = metamath_run
@@ -262,8 +283,6 @@ def test_metamath_model_policy_ranks_applicable_actions_and_proves(metamath_run)
     assert sum(math.exp(lp) for lp in normalised.values()) == pytest.approx(1.0)
     # the frequency policy's distribution mixed in: weight 1 is that distribution alone
     # (add-one over the labels that apply), weight 0.5 halfway between
-    from collections import Counter
-
     counts = Counter({applicable[0]: 7, applicable[-1]: 2})
     alone = MetamathModelPolicy(config.out_dir, env, labels, threads=1, counts=counts,
                                 frequency_weight=1.0).label_logprobs(state, applicable)[0]
@@ -275,8 +294,6 @@ def test_metamath_model_policy_ranks_applicable_actions_and_proves(metamath_run)
     for label in applicable:
         assert math.exp(half[label]) == pytest.approx(
             (math.exp(alone[label]) + math.exp(normalised[label])) / 2)
-    from provergym.search.policies import FREQUENCY_WEIGHT
-
     assert MetamathModelPolicy(config.out_dir, env, labels, threads=1,
                                counts=counts).frequency_weight == FREQUENCY_WEIGHT
     assert policy.frequency_weight == 0.0  # no counts: nothing to mix in
@@ -321,42 +338,9 @@ def test_a_model_trained_with_hints_proposes_with_its_retriever(corpora, tmp_pat
     assert len(retriever.steps) == len(retriever.labels)
     assert all(step.split(" ")[0] == label for step, label in zip(retriever.steps,
                                                                    retriever.labels))
-    _retrieved_steps_are_candidates(out, retriever, corpora["metamath"])
     (checkpoint / "hf" / FILE_NAME).unlink()
     with pytest.raises(FileNotFoundError, match="retriever is missing"):
         Policy.load(out)
-
-
-def _retrieved_steps_are_candidates(run, retriever, corpus) -> None:
-    """MetamathModelPolicy with ``step_neighbours``: a training step with a substitution,
-    retrieved for its own goal, is proposed as it is, and applies on real set.mm."""
-    from provergym.api import Rejected
-    from provergym.search.policies import MetamathModelPolicy
-    from tests.metamath.mmdb import environment
-
-    env = environment("set")
-    labels = [s.label for s in env.db.assertions()
-              if s.typecode not in env.syntax_typecodes and s.index < 400]
-    from datasets import load_from_disk
-
-    train_split = load_from_disk(str(corpus))["train"]  # indexed whole, in order
-    assert train_split["step"] == retriever.steps
-    index = next(i for i, step in enumerate(retriever.steps) if step.startswith("ax-mp {{"))
-    policy = MetamathModelPolicy(run, env, labels, threads=1, step_neighbours=16)
-    goal = train_split[index]["goal"]
-    state = env.goal_state("mp2", goal)
-    near = policy.near_steps(state)
-    assert retriever.steps[index] in near["ax-mp"]
-    assert all(sum(shares.values()) == pytest.approx(1.0) for shares in near.values())
-    assert all("{{" in step for shares in near.values() for step in shares)
-    proposals = [a for a, _ in policy.propose(state, 8)]
-    assert any(a.startswith("ax-mp {{") for a in proposals), proposals
-    for action in proposals:
-        assert not isinstance(env.step(state, action), Rejected), action
-    off = MetamathModelPolicy(run, env, labels, threads=1, step_neighbours=0)
-    assert off.near_steps(state) == {}
-    with pytest.raises(ValueError):
-        MetamathModelPolicy(run, env, labels, threads=1, step_weight=2.0)
 
 
 def _whole_sequence_logprob(policy, goal, action, batch) -> float:

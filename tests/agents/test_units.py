@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -17,13 +18,18 @@ from agents.tasks import (
 from agents.train import (
     IGNORE_INDEX,
     ConfigError,
+    DataError,
     SampleStream,
     TrainConfig,
     apply_overrides,
     encode_examples,
+    load_task_corpus,
     lr_lambda,
     resolve_config,
+    resume_config,
 )
+from corpora.common import CorpusError
+from provergym.errors import UserError
 
 
 def test_steps_buckets_are_log2():
@@ -69,6 +75,54 @@ def test_resolve_config_fills_paths_and_caps_length(monkeypatch, tmp_path):
     assert config.data_dir == str(tmp_path / "corpora" / "coq")
     assert config.out_dir == str(tmp_path / "runs" / "coq-tiny")
     assert config.max_length == 256
+
+
+def test_resume_config_keeps_the_saved_run_and_what_is_given_again(tmp_path):
+    import dataclasses
+    import json
+
+    out = tmp_path / "run"
+    out.mkdir()
+    saved = resolve_config("rewrite", "tiny", {"out_dir": str(out), "lr": 5e-3, "steps": 9})
+    (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(saved)))
+    resumed = resume_config("rewrite", "tiny", {"out_dir": str(out), "steps": 12})
+    assert (resumed.lr, resumed.steps) == (5e-3, 12)
+    with pytest.raises(ConfigError, match="is a rewrite/tiny run"):
+        resume_config("coq", "tiny", {"out_dir": str(out)})
+    fresh = resume_config("coq", "tiny", {"out_dir": str(tmp_path / "none")})
+    assert fresh == resolve_config("coq", "tiny", {"out_dir": str(tmp_path / "none")})
+
+
+def test_user_errors_are_the_command_line_s_errors():
+    for error in (ConfigError, DataError):  # still ValueErrors for callers that catch those
+        assert issubclass(error, UserError) and issubclass(error, ValueError)
+    assert issubclass(CorpusError, UserError)
+    assert ConfigError.exit_code == DataError.exit_code == CorpusError.exit_code == 2
+
+
+def test_load_task_corpus_reads_a_folder_or_says_how_to_build_it(corpora, tmp_path,
+                                                                   monkeypatch):
+    from datasets import Dataset, DatasetDict
+
+    task = TASKS["rewrite"]
+    assert len(load_task_corpus(task, corpora["rewrite"])["train"]) == 400
+    with pytest.raises(DataError, match="provergym corpus build rewrite"):
+        load_task_corpus(task, tmp_path / "none")
+    (tmp_path / "empty").mkdir()
+    Dataset.from_list([{"a": 1}]).save_to_disk(str(tmp_path / "one"))
+    DatasetDict({"valid": Dataset.from_list([{"a": 1}])}).save_to_disk(str(tmp_path / "valid"))
+    for folder in ("empty", "one", "valid"):
+        with pytest.raises(DataError, match="must hold a DatasetDict with a 'train' split"):
+            load_task_corpus(task, tmp_path / folder)
+    # a relative folder is a folder, never the name of a corpus under $PROVERGYM_HOME
+    home = tmp_path / "home"
+    DatasetDict({"train": Dataset.from_list([{"a": 1}])}).save_to_disk(
+        str(home / "corpora" / "mine"))
+    monkeypatch.setenv("PROVERGYM_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    Path("mine").write_text("not a corpus")
+    with pytest.raises(DataError, match="mine must hold a DatasetDict"):
+        load_task_corpus(task, "mine")
 
 
 def test_sample_stream_is_a_pure_function_of_position():

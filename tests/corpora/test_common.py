@@ -74,6 +74,8 @@ def test_corpus_dir_follows_provergym_home(tmp_path, monkeypatch):
     assert corpus_dir("metamath") == tmp_path / "corpora" / "metamath"
     monkeypatch.delenv("PROVERGYM_HOME")
     assert corpus_dir("coq").parts[-4:] == (".cache", "provergym", "corpora", "coq")
+    monkeypatch.setenv("PROVERGYM_HOME", "")  # empty is unset, as everywhere else
+    assert corpus_dir("coq").parts[-4:] == (".cache", "provergym", "corpora", "coq")
     with pytest.raises(CorpusError):
         corpus_dir("../x")
 
@@ -84,6 +86,16 @@ def test_load_missing_corpus_names_the_command(tmp_path, monkeypatch):
         load_corpus("metamath")
     with pytest.raises(CorpusError, match="provergym corpus build coq"):
         load_corpus(str(tmp_path / "coq"))
+
+
+def test_cli_stats_of_a_missing_corpus_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from provergym.cli import main
+
+    monkeypatch.setenv("PROVERGYM_HOME", str(tmp_path))
+    assert main(["corpus", "stats", "metamath"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("provergym: error: no built corpus at ")
+    assert "provergym corpus build metamath" in err
 
 
 # -- the sharded builder, on toy work -------------------------------------------------------
