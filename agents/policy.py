@@ -270,40 +270,16 @@ class Policy:
                                 logits_to_keep=1).logits[0, -1].float()
         return torch.log_softmax(logits, dim=-1)[ids].tolist()
 
-    def complete(self, goal: Goalish, prefixes: Sequence[str], n: int,
-                 max_new_tokens: int = 32) -> list[list[str]]:
-        """For each prefix (e.g. a label), up to ``n`` whole actions that start with it, by
-        beam search from ``GOAL goal PROOFSTEP prefix`` (one batched ``generate`` call).
-        Unfinished or ill-formed texts are dropped; score them with :meth:`score`."""
-        import torch
-
-        if n < 1 or not prefixes:
-            return [[] for _ in prefixes]
-        max_new_tokens = min(max_new_tokens, self.context // 2)
-        heads = [encode_text(self.tokenizer, prefix) for prefix in prefixes]
-        room = max_new_tokens + max(len(h) for h in heads)
-        prompt = self._prompt(goal, PROOFSTEP, room)
-        ids, mask, _ = self._left_padded([prompt + head for head in heads])
-        with torch.no_grad():
-            output = self.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
-                num_beams=n, num_return_sequences=n, do_sample=False, early_stopping=True,
-                length_penalty=0.0)
-        new_tokens = output[:, ids.shape[1]:].tolist()
-        return [self._actions(new_tokens[index * n:(index + 1) * n], prefix)
-                for index, prefix in enumerate(prefixes)]
-
-    def _actions(self, rows: Sequence[list[int]], prefix: str = "") -> list[str]:
+    def _actions(self, rows: Sequence[list[int]]) -> list[str]:
         """The distinct, whole (eos reached) and well-formed action texts among generated
-        token rows, each after ``prefix``, in the order generated."""
+        token rows, in the order generated."""
         eos = self.tokenizer.eos_token_id
         texts: list[str] = []
         for tokens in rows:
             if eos not in tokens:
                 continue  # ran out of room: not a whole action
             rest = self.tokenizer.decode(tokens[: tokens.index(eos)], skip_special_tokens=True)
-            text = normalize(f"{prefix} {rest}")
+            text = normalize(rest)
             well_formed = self.task.well_formed is None or self.task.well_formed(text)
             if text and well_formed and text not in texts:
                 texts.append(text)

@@ -74,19 +74,6 @@ class LabelRetriever:
         total = sum(w for _, w in ranked) or 1.0
         return {label: w / total for label, w in ranked}
 
-    def nearest_steps(self, goal: str, neighbours: int = 128) -> list[tuple[str, float]]:
-        """The whole steps (``label {{ var : term }}``) that the ``neighbours`` nearest
-        indexed goals took, with their summed similarity, best first; [] for a retriever
-        saved without steps. On set.mm's test split, the step of 19% of the steps whose
-        substitution unification cannot decide is, verbatim, one of the 32 nearest
-        training goals' (24% of the 128 nearest), e.g. a conventional bound variable."""
-        if not getattr(self, "steps", None):
-            return []
-        weights: dict[str, float] = defaultdict(float)
-        for index, similarity in self.nearest([goal], neighbours)[0]:
-            weights[self.steps[index]] += similarity + 1e-6
-        return sorted(weights.items(), key=lambda pair: -pair[1])
-
     def weights(self, goals: Sequence[str], exclude: Sequence[str | None] | None = None,
                 chunk: int = 2048) -> list[list[tuple[str, float]]]:
         """Per goal, (label, summed similarity of its neighbours), best first."""
