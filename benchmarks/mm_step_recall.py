@@ -7,7 +7,7 @@ theorems (the same sample as ``bench_metamath.py --limit N``); every policy is a
 ``--candidates`` actions on the same goals, side by side in one run.
 
     python3 benchmarks/mm_step_recall.py --model RUN [--theorems 60] [--steps 300]
-        [--candidates 8] [--retrieved-steps 128] [--lemmas] [--index 4]
+        [--candidates 8] [--lemmas] [--index 4]
 
 Needs the set.mm corpus (``provergym corpus build metamath``).
 """
@@ -28,9 +28,6 @@ def main() -> int:
     parser.add_argument("--theorems", type=int, default=60, help="fixed sample of test theorems")
     parser.add_argument("--steps", type=int, default=300, help="steps drawn from their proofs")
     parser.add_argument("--candidates", type=int, default=8)
-    parser.add_argument("--retrieved-steps", type=int, default=0,
-                        help="also the model with the steps of this many nearest training "
-                             "goals (its retriever must keep steps)")
     parser.add_argument("--lemmas", action="store_true",
                         help="also each policy with the lemma look-ahead filling open variables")
     parser.add_argument("--index", type=int, default=0, metavar="K",
@@ -45,11 +42,10 @@ def main() -> int:
     from corpora.common import corpus_dir
     from corpora.metamath import SET_MM
     from provergym.bench.runner import fixed_sample, manifest_theorems
+    from provergym.metamath.actions import CandidateConfig, canonical_action
     from provergym.metamath.env import MetamathEnv
-    from provergym.search.policies import (
+    from provergym.metamath.policies import (
         FrequencyPolicy,
-        MetamathModelPolicy,
-        canonical_metamath_action,
         training_label_counts,
         training_lemma_table,
     )
@@ -72,30 +68,24 @@ def main() -> int:
     if args.lemmas:
         table = training_lemma_table(env.db, manifest_theorems("metamath", "train"),
                                      env.syntax_typecodes)
-    policies["frequency"] = FrequencyPolicy(env, counts, labels, index_lemmas=0)
+    plain = CandidateConfig(index_lemmas=0)
+    indexed = CandidateConfig(index_lemmas=args.index)
+    policies["frequency"] = FrequencyPolicy(env, counts, labels, plain)
     if table:
-        policies["frequency + lemmas"] = FrequencyPolicy(env, counts, labels, lemmas=table,
-                                                        index_lemmas=0)
-        two = policies["frequency + lemmas (two levels)"] = FrequencyPolicy(
-            env, counts, labels, lemmas=table, index_lemmas=0)
-        two.candidates.second_level = 8
+        policies["frequency + lemmas"] = FrequencyPolicy(env, counts, labels, plain, table)
         if args.index:
-            policies["frequency + lemmas + index"] = FrequencyPolicy(
-                env, counts, labels, lemmas=table, index_lemmas=args.index)
+            policies["frequency + lemmas + index"] = FrequencyPolicy(env, counts, labels,
+                                                                     indexed, table)
     if args.model:
-        policies["model"] = MetamathModelPolicy(args.model, env, labels, index_lemmas=0)
+        from agents.search_policies import MetamathModelPolicy
+
+        policies["model"] = MetamathModelPolicy(args.model, env, labels, plain)
         if table:
-            policies["model + lemmas"] = MetamathModelPolicy(args.model, env, labels,
-                                                             lemmas=table, index_lemmas=0)
-            two = policies["model + lemmas (two levels)"] = MetamathModelPolicy(
-                args.model, env, labels, lemmas=table, index_lemmas=0)
-            two.candidates.second_level = 8
+            policies["model + lemmas"] = MetamathModelPolicy(args.model, env, labels, plain,
+                                                             table)
             if args.index:
                 policies["model + lemmas + index"] = MetamathModelPolicy(
-                    args.model, env, labels, lemmas=table, index_lemmas=args.index)
-        if args.retrieved_steps:
-            policies[f"model + steps of {args.retrieved_steps} nearest"] = MetamathModelPolicy(
-                args.model, env, labels, step_neighbours=args.retrieved_steps, index_lemmas=0)
+                    args.model, env, labels, indexed, table)
     if args.only:
         wanted = set(args.only.split(","))
         policies = {name: p for name, p in policies.items() if name in wanted}
@@ -108,7 +98,7 @@ def main() -> int:
         started = time.perf_counter()
         for record in tqdm(records, desc=name, leave=False):
             state = env.goal_state(record["theorem"], record["goal"])
-            wanted = canonical_metamath_action(env, record["theorem"], record["step"])
+            wanted = canonical_action(env, record["theorem"], record["step"])
             kind = "substitution" if "{{" in record["step"] else "none"
             total[kind] += 1
             found[kind] += wanted in {a for a, _ in policy.propose(state, args.candidates)}

@@ -31,7 +31,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from agents.defaults import FREQUENCY_WEIGHT
+from corpora.common import MANIFEST_ROOT, read_manifest
+from corpora.coq import load_paths, source_path
+from provergym.api import InitError, Proved, ProverError
+from provergym.bench.check import METAMATH_EXE, check_coq_result, check_metamath_results
+from provergym.bench.improve import run_improve
 from provergym.bench.methods import (
     BenchError,
     MethodConfig,
@@ -42,6 +49,9 @@ from provergym.bench.methods import (
     metamath_env,
     release_models,
 )
+from provergym.bench.summary import summarise
+from provergym.coq.env import CoqFile
+from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
 from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT, CandidateConfig
 from provergym.paths import SET_MM
 from provergym.search.bestfirst import SearchConfig, best_first_search
@@ -122,8 +132,6 @@ class BenchConfig:
 # -- theorems ---------------------------------------------------------------------------------
 def manifest_theorems(backend: str, split: str, root: str | os.PathLike[str] | None = None) -> list[str]:
     """The names in the committed manifest ``corpora/splits/<backend>/<split>.txt``."""
-    from corpora.common import MANIFEST_ROOT, read_manifest
-
     directory = Path(root or MANIFEST_ROOT) / backend
     manifest = read_manifest(directory)
     if manifest is None:
@@ -175,17 +183,11 @@ _STATE: dict[str, Any] = {}
 def coq_source(name: str) -> tuple[str, tuple[str, ...]]:
     """A manifest's file name (``stdlib/Arith/Between.v``, ``mathcomp/...``) or a path ->
     the real path and the load-path flags it needs."""
-    try:
-        from corpora.coq import load_paths, source_path
-    except ImportError:  # the Coq corpus builder is optional here
-        return name, ()
     path = source_path(name)
     return str(path), tuple(load_paths(path))
 
 
 def _coq_file(config: BenchConfig, path: str) -> Any:
-    from provergym.coq.env import CoqFile
-
     files = _STATE.setdefault("coq_files", {})
     if path not in files:
         real, flags = coq_source(path)
@@ -210,8 +212,6 @@ def _failure(theorem: str, status: str, message: str, seconds: float = 0.0) -> S
 
 def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
     """One method on one theorem; never raises for a failed attempt."""
-    from provergym.api import InitError, ProverError
-
     started = time.perf_counter()
     try:
         if config.backend == "metamath":
@@ -240,9 +240,6 @@ def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
 
 
 def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchResult:
-    from provergym.api import Proved
-    from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
-
     started = time.perf_counter()
     real, flags = coq_source(path)
     with HammerProver(real, coq_args=(*flags, *config.coq_args), timeout=config.hammer_timeout,
@@ -260,8 +257,6 @@ def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchRe
 
 def _check_coq(config: BenchConfig, method: str, path: str, lemma: str,
                result: SearchResult) -> SearchResult:
-    from provergym.bench.check import check_coq_result
-
     env = _coq_file(config, path)
     out = Path(config.out_dir) / "coq_proofs" / method.replace("+", "_")
     # The check exports the lemma under its own name; keep the "file:lemma" theorem id.
@@ -282,8 +277,6 @@ def _work(task: tuple[BenchConfig, str, str]) -> dict[str, Any]:
 
 
 def _improve_work(task: tuple[BenchConfig, list[str]]) -> list[dict[str, Any]]:
-    from provergym.bench.improve import run_improve
-
     config, theorems = task
     lines = []
     for outcome in run_improve(config.db, theorems, options=config.improve_options,
@@ -304,10 +297,6 @@ def _improve_work(task: tuple[BenchConfig, list[str]]) -> list[dict[str, Any]]:
 # -- the run --------------------------------------------------------------------------------------
 def run_bench(config: BenchConfig) -> dict[str, Any]:
     """Run every method on every theorem (resuming), check the proofs, write the summary."""
-    from tqdm import tqdm
-
-    from provergym.bench.summary import summarise
-
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not config.theorems:
@@ -442,8 +431,6 @@ def _lost_improve(task: tuple[BenchConfig, list[str]], status: str,
 
 
 def _warn(message: str) -> None:
-    from tqdm import tqdm
-
     tqdm.write(f"warning: {message}", file=sys.stderr)  # above the progress bar, not through it
 
 
@@ -502,8 +489,6 @@ def _worker_init() -> None:
 
 def _check_metamath(config: BenchConfig, out_dir: Path) -> None:
     """Kernel + metamath-exe on every proof that has not been checked by both yet."""
-    from provergym.bench.check import METAMATH_EXE, check_metamath_results
-
     lines = read_results(out_dir)
     env = metamath_env(config.db)
     changed = False
