@@ -29,7 +29,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import time
@@ -305,6 +304,8 @@ def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, 
     shards and returns (for tests of resuming)."""
     from tqdm import tqdm
 
+    from provergym.workers import supervised
+
     directory = Path(directory)
     (directory / SHARD_DIR).mkdir(parents=True, exist_ok=True)
     ids = [shard_id for shard_id, _ in shards]
@@ -333,14 +334,20 @@ def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, 
                 statuses[status.shard_id] = status
                 bar.update(1)
         else:
+            def lost(task: tuple[str, Any], status: str, message: str) -> ShardStatus:
+                # Its worker died (killed for memory, say): the shard failed, and with no
+                # metadata written the next run builds it again.
+                return ShardStatus(task[0], 0, ((task[0], f"{status}: {message}"),), {}, 0.0,
+                                   False)
+
             gc.collect()
             gc.freeze()  # forked workers then share the parent's objects without touching them
-            context = multiprocessing.get_context("fork")
-            with context.Pool(jobs, maxtasksperchild=None) as pool:
-                for status in pool.imap_unordered(_run_shard, todo):
+            try:
+                for status in supervised(_run_shard, todo, jobs, None, lost):
                     statuses[status.shard_id] = status
                     bar.update(1)
-            gc.unfreeze()
+            finally:
+                gc.unfreeze()
     finally:
         bar.close()
         _WORK.clear()

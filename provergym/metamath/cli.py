@@ -64,7 +64,7 @@ def _default_jobs() -> int:
 
 def verify_command(args: argparse.Namespace) -> int:
     from provergym.errors import CheckFailed, UserError
-    from provergym.metamath.kernel import parse_and_verify
+    from provergym.metamath.verify import parse_and_verify
 
     start = time.perf_counter()
     jobs = args.jobs if args.jobs is not None else _default_jobs()

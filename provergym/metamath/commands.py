@@ -34,8 +34,8 @@ def replay_command(args: argparse.Namespace) -> int:
     from provergym.metamath.database import parse_database
     from provergym.metamath.env import Action, MetamathEnv
     from provergym.metamath.export import ExportError, export_and_check
-    from provergym.metamath.kernel import verify_database
     from provergym.metamath.prooftree import ProofTreeError, logical_steps, proof_tree
+    from provergym.metamath.verify import verify_database
 
     db = parse_database(args.file)  # MetamathError (a UserError) if unreadable: exit 2
     env = MetamathEnv(db)

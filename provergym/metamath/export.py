@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from provergym.metamath.codec import compressed_code
 from provergym.metamath.database import KEYWORD, Database, Statement
-from provergym.metamath.kernel import compressed_code
 
 LINE_WIDTH = 79
 INDENT = " " * 6

@@ -2,23 +2,24 @@
 
 A proof may cite only the theorem's active hypotheses and assertions that come *before*
 it in the database, never itself or a later one. ``?`` steps make a proof *incomplete*,
-which is never reported as verified.
+which is never reported as verified. Checking a whole database, in parallel or while it is
+parsed, is :mod:`provergym.metamath.verify`.
 
 Data layout (what makes it fast; measured on set.mm):
 
 - a stack entry is a tuple ``(typecode, body)``, the typecode interned and the body every
   symbol followed by one space (``"( ph -> ps ) "``), so comparing expressions is one
   string comparison;
-- every assertion is compiled once into a :class:`Frame`: its conclusion and ``$e``
-  hypotheses become ``str.format`` templates indexed by hypothesis position, so one
-  ``zip(*args)`` splits the popped entries into typecodes (checked with one tuple
-  comparison) and bodies (fed straight to ``format``); typecodes are interned, so the
-  unrolled syntax steps compare them by identity;
+- every assertion is compiled once into a :class:`~provergym.metamath.frames.Frame`: its
+  conclusion and ``$e`` hypotheses become ``str.format`` templates indexed by hypothesis
+  position, so one ``zip(*args)`` splits the popped entries into typecodes (checked with
+  one tuple comparison) and bodies (fed straight to ``format``); typecodes are interned,
+  so the unrolled syntax steps compare them by identity;
 - a proof runs as compressed *numbers* (normal proofs are numbered the same way): the
-  letters of many compressed proofs are decoded at once, vectorised with numpy (5x the
-  regex split), into ints that index one list, ``Z`` at 0, then what each table entry
-  does, a pushed entry (a tuple) or a frame to apply (a list); ``Z`` appends the saved
-  entry to that list, so it gets the next number;
+  letters of many compressed proofs are decoded at once (:mod:`provergym.metamath.codec`)
+  into ints that index one list, ``Z`` at 0, then what each table entry does, a pushed
+  entry (a tuple) or a frame to apply (a list); ``Z`` appends the saved entry to that
+  list, so it gets the next number;
 - two loops run proofs: a fast one that only accepts or rejects (syntax frames with 1 to 3
   ``$f`` hypotheses unrolled, no step counting), and the reference loop, run only on a
   rejected proof, which makes the same checks one step at a time and says which step
@@ -28,25 +29,20 @@ Data layout (what makes it fast; measured on set.mm):
 
 from __future__ import annotations
 
-import functools
-import gc
-import mmap
-import os
-import pickle
 import re
-import select
-import signal
 import sys
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
-from typing import NamedTuple
 
+from provergym.metamath.codec import (
+    codes_upto,
+    compressed_number,
+    decode_numbers,
+    find_codes,
+    letters_of,
+)
 from provergym.metamath.database import Database, Statement
-
-COMPRESSED_STEP = re.compile(r"[U-Y]*[A-T]|Z|\?")
-_find_codes = COMPRESSED_STEP.findall
+from provergym.metamath.frames import Frame, substitute
 
 
 class ProofError(Exception):
@@ -57,219 +53,7 @@ class IncompleteProof(ProofError):
     """A proof with unknown (``?``) steps."""
 
 
-@dataclass(frozen=True)
-class Failure:
-    label: str
-    line: int
-    reason: str
-    incomplete: bool = False
-    file: str = ""
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    checked: int
-    failures: tuple[Failure, ...]
-    seconds: float
-
-    @property
-    def errors(self) -> list[Failure]:
-        return [f for f in self.failures if not f.incomplete]
-
-    @property
-    def incomplete(self) -> list[Failure]:
-        return [f for f in self.failures if f.incomplete]
-
-
-# -- compressed numbers -------------------------------------------------------------------
-def compressed_code(number: int) -> str:
-    """The letters of ``number`` (1-based) in a compressed proof: 1 -> A, 20 -> T, 21 -> UA."""
-    number -= 1
-    letters = [chr(65 + number % 20)]  # A..T end a number
-    number //= 20
-    while number:
-        number -= 1
-        letters.append(chr(85 + number % 5))  # U..Y are the leading digits
-        number //= 5
-    return "".join(reversed(letters))
-
-
-_CODES: list[str] = [""]  # _CODES[n] is compressed_code(n); grown on demand
-
-
-def _codes_upto(n: int) -> list[str]:
-    codes = _CODES
-    if len(codes) <= n:
-        codes.extend([compressed_code(i) for i in range(len(codes), 2 * n + 64)])
-    return codes
-
-
-def compressed_number(code: str) -> int:
-    """The number (1-based) a compressed-proof code stands for: A -> 1, T -> 20, UA -> 21."""
-    number = 0
-    for char in code[:-1]:
-        number = number * 5 + (ord(char) - 84)  # U=1 .. Y=5
-    return number * 20 + (ord(code[-1]) - 64)  # A=1 .. T=20
-
-
-# The fast loop's decoding of compressed letters into numbers, vectorised: every character
-# but the leading digits U-Y ends a code, so no character is skipped. A-T end a number, Z
-# is 0, and anything else that ends a code (?, a bad character, Z or ? after leading
-# digits) is BAD, a number beyond any table, so the fast loop's lookup fails on it.
-BAD = 1 << 40
-MAX_LEADING = 10  # more leading digits than this: a number beyond any table (BAD)
-_ENDS_IN_LEADING = frozenset("UVWXY")
-
-
-@functools.cache
-def _decoding_tables():
-    """numpy and its tables, imported on first use: with two jobs, the first worker
-    imports it while the parse goes on."""
-    import numpy as np
-
-    final = np.full(256, BAD, dtype=np.int64)
-    final[65:85] = np.arange(1, 21)  # A..T
-    final[ord("Z")] = 0
-    leading = np.zeros(256, dtype=np.int64)
-    leading[85:90] = np.arange(1, 6)  # U..Y
-    powers = 5.0 ** np.arange(MAX_LEADING)  # exact in float64 (bincount's weights)
-    return np, final, leading, powers
-
-
-def _letters_of(numbers: list[int]) -> str:
-    """The compressed letters of numbers we made ourselves (each one Z or a valid code)."""
-    codes = _codes_upto(max(numbers, default=0))
-    return "".join(["Z" if n == 0 else codes[n] for n in numbers])
-
-
-def decode_numbers(proofs: Sequence[str]) -> list[list[int]]:
-    """The numbers of the codes of each compressed proof in ``proofs`` (letters only, no
-    spaces): ``Z`` is 0, a code that is not a number or ``Z`` is :data:`BAD`, and so is a
-    number cut short at the end. One vectorised pass over all of them."""
-    np, final_of, leading_of, powers = _decoding_tables()
-    # A proof ending in leading digits gets a bad character, so they stay its own.
-    texts = [text + "!" if text[-1:] in _ENDS_IN_LEADING else text for text in proofs]
-    chars = np.frombuffer("".join(texts).encode("latin-1", "replace"), dtype=np.uint8)
-    leading = leading_of[chars]
-    ends = leading == 0
-    where_ends = np.flatnonzero(ends)
-    numbers = final_of[chars[where_ends]]
-    digits = np.flatnonzero(~ends)
-    if len(digits):
-        code = np.cumsum(ends)[digits]  # each leading digit's code: the codes ended before
-        power = where_ends[code] - digits - 1
-        weights = leading[digits] * powers[np.minimum(power, MAX_LEADING - 1)]
-        values = np.bincount(code, weights=weights, minlength=len(numbers)).astype(np.int64)
-        too_long = np.bincount(code, weights=power >= MAX_LEADING, minlength=len(numbers)) > 0
-        prefixed = values > 0
-        numbers = np.where(prefixed & (numbers > 0) & (numbers < BAD) & ~too_long,
-                           values * 20 + numbers, np.where(prefixed, BAD, numbers))
-    flat = numbers.tolist()
-    bounds = np.searchsorted(where_ends, np.cumsum([len(t) for t in texts])).tolist()
-    return [flat[start:end] for start, end in zip([0, *bounds], bounds)]
-
-
-# -- frames ------------------------------------------------------------------------------
-def _escape(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
-
-
-def _template(body: str, placeholder: dict[str, str]) -> str:
-    """``"( ph -> ps ) "`` with ph, ps the hypotheses 0 and 1 becomes ``"( {0}-> {1}) "``:
-    a substitution already ends in a space (or is empty), so none follows a placeholder."""
-    if "{" in body or "}" in body:
-        body = _escape(body)  # placeholder's keys are escaped variable names too
-    symbols = body.split()
-    if not symbols:
-        return ""
-    # Placeholders end in NUL (never in a .mm file) so the space after them can be dropped.
-    return (" ".join(map(placeholder.get, symbols, symbols)) + " ").replace("\0 ", "")
-
-
-def _substitute(body: str, substitution: dict[str, str]) -> str:
-    """The reference substitution, symbol by symbol (the explaining loop uses it, so the
-    two loops check each other's substitutions)."""
-    return "".join([substitution.get(symbol, symbol + " ") for symbol in body.split()])
-
-
 _Z = object()  # the code Z: save the top of the stack
-
-
-class Frame:
-    """An assertion compiled for application: what its hypotheses expect and what it gives.
-
-    ``essentials`` holds ``(position, body, label)`` of each ``$e``, ``disjoint`` the
-    positions of each ``$d`` pair's ``$f``. ``compiled`` is what the fast loop unpacks,
-    and its class says how: a tuple is an entry to push (an assertion without hypotheses
-    always pushes the same one); a list is a frame to apply, ``[n, typecode_1, ...,
-    typecode_n, fill, typecode, frame]`` for 1 to 3 ``$f`` hypotheses and no ``$d``
-    (syntax axioms: most steps), or ``[0, n, typecodes, ((position, fill), ...) for the
-    $e, disjoint, fill, typecode, frame]`` for the general case; fills are bound
-    ``str.format`` methods of templates numbering the hypotheses by position.
-    """
-
-    __slots__ = ("label", "index", "typecode", "body", "typecodes", "variables", "floats",
-                 "essentials", "disjoint", "compiled")
-
-    def __init__(self, db: Database, statement: Statement):
-        statements = db.statements
-        self.label = statement.label
-        self.index = statement.index
-        self.typecode = typecode = sys.intern(statement.typecode)
-        self.body = statement.body
-        hyps = [statements[h] for h in statement.hypotheses]
-        self.typecodes = typecodes = tuple([sys.intern(h.typecode) for h in hyps])
-        placeholder: dict[str, str] = {}
-        floats: list[int] = []
-        variables: list[str] = []
-        essentials: list[tuple[int, str, str]] = []
-        for pos, hyp in enumerate(hyps):
-            if hyp.kind == "f":
-                var = hyp.body[:-1]
-                floats.append(pos)
-                variables.append(var)
-                placeholder[_escape(var) if "{" in var or "}" in var else var] = f"{{{pos}}}\0"
-            else:
-                essentials.append((pos, hyp.body, hyp.label))
-        self.floats = tuple(floats)
-        self.variables = tuple(variables)
-        self.essentials = tuple(essentials)
-        if statement.disjoint:
-            position = dict(zip(variables, floats))
-            self.disjoint = tuple([(position[x], position[y])
-                                   for x, y in sorted(statement.disjoint)])
-        else:
-            self.disjoint = ()
-        self.compiled: list | tuple
-        # Fills are bound str.format methods of templates, so the fast loop calls them
-        # without an attribute lookup. (Functions compiled per shape, one f-string each,
-        # were measured: their loop gain was eaten by the cost of building them.)
-        if not hyps:
-            self.compiled = (typecode, statement.body)
-        elif len(hyps) <= 3 and not essentials and not self.disjoint:
-            self.compiled = [len(hyps), *typecodes, _template(statement.body, placeholder).format,
-                             typecode, self]
-        else:
-            self.compiled = [0, len(hyps), typecodes,
-                             tuple([(pos, _template(body, placeholder).format)
-                                    for pos, body, _ in essentials]),
-                             self.disjoint, _template(statement.body, placeholder).format,
-                             typecode, self]
-
-    @property
-    def n_hyps(self) -> int:
-        return len(self.typecodes)
-
-    @property
-    def n_vars(self) -> int:
-        return len(self.floats)
-
-    def substitution(self, bodies: Sequence[str]) -> dict[str, str]:
-        """Each variable of the frame -> its body among the popped ``bodies``."""
-        return {var: bodies[pos] for var, pos in zip(self.variables, self.floats)}
-
-    def __repr__(self) -> str:
-        return f"Frame({self.label})"
 
 
 class _Rejected(Exception):
@@ -455,7 +239,7 @@ class Kernel:
         except Exception:  # noqa: BLE001 - any surprise in the fast loop is a rejection
             pass
         if letters is None:
-            letters = _letters_of(numbers)
+            letters = letters_of(numbers)
         self._explain(theorem, table, letters)
         raise ProofError("internal error: the fast loop rejected a proof that the explaining "
                          "loop accepts")
@@ -521,10 +305,10 @@ class Kernel:
     def _explain(self, theorem: Statement, table: list, letters: str) -> None:
         """The reference loop: the same checks as :meth:`_fast`, one step at a time, and a
         :class:`ProofError` that names the step and the reason."""
-        codes = _find_codes(letters)
+        codes = find_codes(letters)
         if sum(map(len, codes)) != len(letters):
             self._bad_letters(letters)
-        numbers = _codes_upto(len(table) + len(codes) + 1)
+        numbers = codes_upto(len(table) + len(codes) + 1)
         lookup: dict = dict(zip(numbers[1:len(table) + 1], table))
         lookup["Z"] = _Z
         next_saved = len(table) + 1
@@ -548,14 +332,14 @@ class Kernel:
                     raise self._bad_typecode(codes, steps, frame, args)
                 substitution = frame.substitution(bodies)
                 for pos, hypothesis, label in frame.essentials:
-                    wanted = _substitute(hypothesis, substitution)
+                    wanted = substitute(hypothesis, substitution)
                     if bodies[pos] != wanted:
                         raise self._step_error(
                             codes, steps, f"{frame.label}: hypothesis {label} wants "
                             f"'{_show((typecodes[pos], wanted))}', got '{_show(args[pos])}'")
                 if frame.disjoint:
                     self._check_disjoint(theorem, frame, bodies, codes, steps)
-                push((frame.typecode, _substitute(frame.body, substitution)))
+                push((frame.typecode, substitute(frame.body, substitution)))
             elif step is _Z:
                 if not stack:
                     raise self._step_error(codes, steps, "Z with an empty stack")
@@ -667,14 +451,14 @@ class Kernel:
         ``int`` k meaning "push saved entry k". Checks labels, not the proof itself."""
         table, letters, numbers = self._program(theorem)
         if letters is None:
-            letters = _letters_of(numbers or [])
+            letters = letters_of(numbers or [])
         tokens = (theorem.proof or "").split()
         if tokens[0] == "(":
             labels = [*theorem.hypotheses, *tokens[1:tokens.index(")")]]
         else:
             labels = list(dict.fromkeys(tokens))  # distinct, in order: how _normal numbers them
         steps: list = []
-        for code in _find_codes(letters):
+        for code in find_codes(letters):
             if code == "Z":
                 steps.append(("Z",))
             elif code == "?":
@@ -719,7 +503,6 @@ class Kernel:
 
 _NOTHING: frozenset[str] = frozenset()
 VERIFY_BATCH = 256  # proofs decoded together by Kernel.verify_many
-CLAIM_BLOCK = 16  # early theorems claimed at a time while verifying during the parse
 
 
 def _disjoint_map(pairs: frozenset[tuple[str, str]]) -> dict[str, frozenset[str]]:
@@ -729,274 +512,3 @@ def _disjoint_map(pairs: frozenset[tuple[str, str]]) -> dict[str, frozenset[str]
         partners.setdefault(x, set()).add(y)
         partners.setdefault(y, set()).add(x)
     return {var: frozenset(others) for var, others in partners.items()}
-
-
-def _check_many(db: Database, labels: Iterable[str], kernel: Kernel | None = None
-                ) -> list[Failure]:
-    kernel = kernel or Kernel(db)
-    failures = []
-    for label, error in kernel.verify_many(list(labels)):
-        if error is None:
-            continue
-        if isinstance(error, ProofError):
-            failures.append(_failure(db, label, str(error), isinstance(error, IncompleteProof)))
-        else:  # a kernel bug must still never pass a proof
-            failures.append(_failure(db, label, f"internal error: {error!r}", False))
-    return failures
-
-
-def _failure(db: Database, label: str, reason: str, incomplete: bool) -> Failure:
-    statement = db.statements[label]
-    return Failure(label, db.line_of(statement), reason, incomplete, statement.file)
-
-
-# Set in the parent before forking, so workers inherit the parsed database for free.
-_SHARED_DB: Database | None = None
-
-
-_WORKER_KERNEL: Kernel | None = None  # one per worker process: frames compiled once
-
-
-def _worker(labels: list[str]) -> tuple[int, list[Failure]]:
-    global _WORKER_KERNEL
-    gc.disable()
-    assert _SHARED_DB is not None
-    if _WORKER_KERNEL is None or _WORKER_KERNEL.db is not _SHARED_DB:
-        _WORKER_KERNEL = Kernel(_SHARED_DB)
-    return len(labels), _check_many(_SHARED_DB, labels, _WORKER_KERNEL)
-
-
-def verify_database(db: Database, labels: Sequence[str] | None = None, jobs: int = 1,
-                    progress: bool = False) -> VerifyReport:
-    """Check the proofs of ``labels`` (default: every ``$p``) with ``jobs`` processes
-    (forked after parsing, so they share the database). ``progress`` shows a tqdm bar on
-    a terminal."""
-    global _SHARED_DB
-    start = time.perf_counter()
-    if labels is None:
-        labels = [s.label for s in db.statements.values() if s.kind == "p"]
-    labels = list(labels)
-    enabled = gc.isenabled()
-    gc.disable()  # millions of objects and no cycles: the collector only costs time
-    try:
-        if jobs <= 1 or len(labels) < 200 or not hasattr(os, "fork"):
-            failures = _check_many(db, labels)
-        else:
-            failures = _check_parallel(db, labels, jobs, progress)
-    finally:
-        _SHARED_DB = None
-        if enabled:
-            gc.enable()
-    return VerifyReport(len(labels), tuple(failures), time.perf_counter() - start)
-
-
-def _check_parallel(db: Database, labels: list[str], jobs: int,
-                    progress: bool) -> list[Failure]:
-    global _SHARED_DB
-    import multiprocessing
-
-    from tqdm import tqdm
-
-    _SHARED_DB = db
-    gc.freeze()  # keep the inherited pages shared: no refcount-free gc walks
-    try:
-        context = multiprocessing.get_context("fork")
-        # Interleaved chunks balance the load (late theorems have longer proofs); many
-        # small ones keep both workers busy to the end.
-        n_chunks = jobs * 16
-        chunks = [labels[i::n_chunks] for i in range(n_chunks)]
-        failures: list[Failure] = []
-        with context.Pool(jobs) as pool, tqdm(
-                total=len(labels), unit="proof", disable=not progress or None,
-                leave=False) as bar:
-            for done, part in pool.imap_unordered(_worker, chunks):
-                failures += part
-                bar.update(done)
-    finally:
-        gc.unfreeze()
-    order = {label: i for i, label in enumerate(labels)}
-    failures.sort(key=lambda f: order[f.label])
-    return failures
-
-
-# -- verifying while parsing ---------------------------------------------------------------
-MIN_EARLY_THEOREMS = 200  # fewer theorems are not worth a fork
-
-
-def parse_and_verify(path: str | os.PathLike[str], jobs: int = 1, progress: bool = False
-                     ) -> tuple[Database, VerifyReport, float]:
-    """Parse ``path`` and check every proof; return the database, the report and the
-    seconds spent parsing. Raises :class:`MetamathError` like :func:`parse_database`.
-
-    With ``jobs == 2`` the two overlap, as a relay: while this process parses, a worker
-    forked at a checkpoint checks the theorems parsed so far (a proof cites only earlier
-    statements, so the half-parsed database it inherits is enough); when it is done, the
-    next one is forked for the theorems parsed since. Each takes about six times as long
-    to check as to parse, so there are a few workers, and the second core is busy from
-    the first checkpoint with MIN_EARLY_THEOREMS theorems on. After the parse, this
-    process checks the theorems no worker took while the last worker runs on; once that
-    worker is done, one more is forked for what is left of them, inheriting this process's
-    compiled frames (see :meth:`_Relay.finish`). Two processes that share theorems take
-    them from opposite ends, and a flag per theorem, in shared memory, makes them stop
-    where they meet. A theorem a worker
-    rejects is checked again here, with the whole database, for the exact message. With
-    ``jobs > 2`` (or 1) the proofs are checked after the parse by :func:`verify_database`
-    (``progress`` is its tqdm bar; the overlapped run shows none).
-    """
-    from provergym.metamath.database import parse_database
-
-    start = time.perf_counter()
-    if jobs != 2 or not hasattr(os, "fork"):
-        db = parse_database(path)
-        parsed = time.perf_counter()
-        return db, verify_database(db, jobs=jobs, progress=progress), parsed - start
-    enabled = gc.isenabled()
-    gc.disable()  # millions of objects and no cycles: the collector only costs time
-    relay = _Relay()
-    try:
-        db = parse_database(path, relay.checkpoint)
-        parsed = time.perf_counter()
-        failures = relay.finish(db)
-    finally:
-        relay.abandon()
-        if enabled:
-            gc.enable()
-    report = VerifyReport(len(db.theorems()), tuple(failures), time.perf_counter() - parsed)
-    return db, report, parsed - start
-
-
-class _Worker(NamedTuple):
-    pid: int
-    read_end: int  # where its rejected labels come from
-    labels: list[str]  # its theorems
-    claimed: mmap.mmap  # one byte per theorem, shared: 1 once some process took it
-
-
-class _Relay:
-    """The workers of :func:`parse_and_verify` with two jobs: one at a time, each forked
-    for the theorems parsed since the previous one was forked."""
-
-    def __init__(self) -> None:
-        self.handed = 0  # theorems (in parse order) handed to workers so far
-        self.worker: _Worker | None = None  # the one running now
-        self.rejected: set[str] = set()  # rejected by the workers done so far
-        self.died: list[str] = []  # the theorems of workers that died: checked here
-
-    @property
-    def pid(self) -> int | None:
-        return self.worker.pid if self.worker else None
-
-    def _done(self) -> bool:
-        """Whether the running worker has finished (it writes at the end, or dies)."""
-        assert self.worker is not None
-        return bool(select.select([self.worker.read_end], [], [], 0)[0])
-
-    def checkpoint(self, db: Database, theorems: list[Statement], done: int,
-                   total: int) -> None:
-        if self.worker is not None:
-            if not self._done():
-                return
-            self._collect()
-        if len(theorems) - self.handed >= MIN_EARLY_THEOREMS:
-            labels = [t.label for t in theorems[self.handed:]]
-            self.handed = len(theorems)
-            _decoding_tables()  # imported once here, not once per worker
-            self._fork(db, labels)
-
-    def _fork(self, db: Database, labels: list[str], kernel: Kernel | None = None) -> None:
-        """Start a worker for ``labels``, from the last one backwards; it inherits
-        ``kernel``'s compiled frames."""
-        claimed = mmap.mmap(-1, len(labels))  # shared with the worker
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: check, send the failures, exit without cleanup
-            code = 1
-            try:
-                os.close(read_end)
-                failures = _check_claimed(db, labels, reversed(range(len(labels))), claimed,
-                                          kernel)
-                with os.fdopen(write_end, "wb") as pipe:
-                    pickle.dump([f.label for f in failures], pipe)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        self.worker = _Worker(pid, read_end, labels, claimed)
-
-    def _collect(self) -> None:
-        """Read what the running worker rejected, and reap it."""
-        worker, self.worker = self.worker, None
-        assert worker is not None
-        with os.fdopen(worker.read_end, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(worker.pid, 0)
-        if status == 0 and data:
-            self.rejected.update(pickle.loads(data))
-        else:  # it died: check everything it took here
-            self.died += worker.labels
-
-    def finish(self, db: Database) -> list[Failure]:
-        """After the parse: check the theorems no worker took, while the running worker
-        (if any) goes on; once it is done, one last worker is forked for what is left of
-        them, with this process's compiled frames, and the two take them from opposite
-        ends. If they run out first, this process takes the running worker's theorems
-        from the front instead. Two processes all along, and they stop together."""
-        kernel = Kernel(db)
-        theorems = db.theorems()
-        late = [t.label for t in theorems[self.handed:]]
-        failures: list[Failure] = []
-        done = 0
-        while self.worker is not None and done < len(late):
-            if self._done():
-                self._collect()
-                break
-            failures += _check_many(db, late[done:done + CLAIM_BLOCK], kernel)
-            done += CLAIM_BLOCK
-        late = late[done:]
-        if self.worker is None and len(late) >= MIN_EARLY_THEOREMS:
-            self.handed = len(theorems)
-            self._fork(db, late, kernel)
-            late = []
-        failures += _check_many(db, late, kernel)
-        if self.worker is not None:
-            worker = self.worker
-            failures += _check_claimed(db, worker.labels, range(len(worker.labels)),
-                                       worker.claimed, kernel)
-            self._collect()
-        mine = {f.label for f in failures}
-        # A worker's database ended where it forked: messages come from the whole one.
-        redo = [t.label for t in theorems[:self.handed]
-                if (t.label in self.rejected or t.label in self.died) and t.label not in mine]
-        failures += _check_many(db, redo, kernel)
-        failures.sort(key=lambda f: db.statements[f.label].index)
-        return failures
-
-    def abandon(self) -> None:
-        """Stop a worker still running (the parse failed, or an interrupt)."""
-        worker, self.worker = self.worker, None
-        if worker is not None:
-            try:
-                os.kill(worker.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(worker.pid, 0)
-            os.close(worker.read_end)
-
-
-def _check_claimed(db: Database, labels: list[str], order: Iterable[int], claimed: mmap.mmap,
-                   kernel: Kernel | None = None) -> list[Failure]:
-    """Check ``labels`` in ``order`` until one is already claimed by the other process.
-    A label is claimed before it is checked, so each is checked at least once (twice at
-    most, where both processes claim it at the same moment)."""
-    kernel = kernel or Kernel(db)
-    failures: list[Failure] = []
-    block: list[str] = []  # claimed, checked together (one decoding pass)
-    for i in order:
-        if claimed[i]:
-            break
-        claimed[i] = 1
-        block.append(labels[i])
-        if len(block) == CLAIM_BLOCK:
-            failures += _check_many(db, block, kernel)
-            block = []
-    return failures + _check_many(db, block, kernel)

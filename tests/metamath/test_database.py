@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provergym.metamath.database import MetamathError, parse_database
-from provergym.metamath.kernel import verify_database
+from provergym.metamath.verify import verify_database
 from tests.metamath.conftest import DATABASES, metamath_errors, replace_once
 
 MINI = """$( a tiny database $)

@@ -5,6 +5,7 @@ import random
 import pytest
 
 from provergym.api import Proved
+from provergym.metamath.codec import COMPRESSED_STEP, compressed_code, compressed_number
 from provergym.metamath.database import parse_database
 from provergym.metamath.export import (
     check_with_metamath,
@@ -12,12 +13,7 @@ from provergym.metamath.export import (
     export_and_check,
     write_database,
 )
-from provergym.metamath.kernel import (
-    COMPRESSED_STEP,
-    compressed_code,
-    compressed_number,
-    verify_database,
-)
+from provergym.metamath.verify import verify_database
 from tests.metamath.mmdb import database, environment, own_steps
 
 

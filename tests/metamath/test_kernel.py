@@ -10,19 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from provergym.metamath import database
-from provergym.metamath import kernel as kernel_module
+from provergym.metamath import codec, database, verify
+from provergym.metamath.codec import compressed_code, compressed_number, decode_numbers
 from provergym.metamath.database import Database, MetamathError, parse_database
-from provergym.metamath.kernel import (
-    IncompleteProof,
-    Kernel,
-    ProofError,
-    compressed_code,
-    compressed_number,
-    decode_numbers,
-    parse_and_verify,
-    verify_database,
-)
+from provergym.metamath.kernel import IncompleteProof, Kernel, ProofError
+from provergym.metamath.verify import parse_and_verify, verify_database
 from tests.metamath.conftest import DATABASES, metamath_errors, replace_once, run_cli
 
 SMALL_DATABASES = sorted(p.name for p in DATABASES.glob("*.mm") if p.name != "set.mm")
@@ -57,6 +49,32 @@ def test_excerpt_verifies_and_metamath_agrees(excerpt) -> None:
     path = excerpt()
     assert failures_of(path) == {}
     assert metamath_errors(path) == []
+
+
+# -- verify_database with worker processes ---------------------------------------------
+SWAPPED_MP2B = "( ax-mp ) BCABDEGGF $."
+_check_chunk = verify._worker
+
+
+def _dying_worker(labels: list[str]):
+    """verify's chunk worker, but the worker given mp2b is killed (as if for memory)."""
+    if "mp2b" in labels:
+        os.kill(os.getpid(), 9)
+    return _check_chunk(labels)
+
+
+def test_parallel_verification_reports_a_bad_proof(excerpt, monkeypatch) -> None:
+    path = excerpt(lambda t: replace_once(t, MP2B_PROOF, SWAPPED_MP2B))
+    db = parse_database(path)
+    assert len(db.theorems()) >= 200  # enough for the parallel path
+    expected = verify_database(db).failures
+    assert [f.label for f in expected] == ["mp2b"]
+    report = verify_database(db, jobs=2)
+    assert report.failures == expected and report.checked == len(db.theorems())
+    # A worker that dies costs only time: its theorems are checked again here.
+    monkeypatch.setattr(verify, "_worker", _dying_worker)
+    report = verify_database(db, jobs=2)
+    assert report.failures == expected and report.checked == len(db.theorems())
 
 
 # -- corrupted proofs: the kernel says why, metamath-exe rejects them too ----------------
@@ -333,14 +351,14 @@ MP2B_PROOF = "( ax-mp ) BCABDEGFG $."
 def _forking_early(monkeypatch, at_least: int) -> list[int]:
     """Checkpoints every 4 KB and forks for ``at_least`` theorems; returns the worker pids."""
     monkeypatch.setattr(database, "CHECKPOINT_CHARS", 4096)
-    monkeypatch.setattr(kernel_module, "MIN_EARLY_THEOREMS", at_least)
+    monkeypatch.setattr(verify, "MIN_EARLY_THEOREMS", at_least)
     pids: list[int] = []
-    fork = kernel_module._Relay._fork
+    fork = verify._Relay._fork
 
     def recording_fork(self, db, labels, kernel=None):
         fork(self, db, labels, kernel)
         pids.append(self.pid)
-    monkeypatch.setattr(kernel_module._Relay, "_fork", recording_fork)
+    monkeypatch.setattr(verify._Relay, "_fork", recording_fork)
     return pids
 
 
@@ -416,10 +434,10 @@ def _reference_numbers(letters: str) -> list[int]:
     for code in re.findall(r"[U-Y]*.", letters, re.S):
         if code == "Z":
             numbers.append(0)
-        elif re.fullmatch(r"[U-Y]*[A-T]", code) and len(code) <= kernel_module.MAX_LEADING + 1:
+        elif re.fullmatch(r"[U-Y]*[A-T]", code) and len(code) <= codec.MAX_LEADING + 1:
             numbers.append(compressed_number(code))
         else:
-            numbers.append(kernel_module.BAD)  # a number cut short at the end included
+            numbers.append(codec.BAD)  # a number cut short at the end included
     return numbers
 
 
