@@ -23,14 +23,24 @@ COQC = "coqc"
 
 
 def kernel_verdicts(db: Any, proofs: Mapping[str, str]) -> dict[str, str]:
-    """label -> "ok" or the kernel's reason, for normal proofs (labels separated by blanks)."""
+    """label -> "ok" or the kernel's reason, for normal proofs (labels separated by blanks).
+    A proof that cites a statement whose own proof is incomplete, or rests on one, is
+    rejected too: it proves nothing (``unproved_theorems``)."""
     from provergym.metamath.kernel import Kernel, ProofError
+    from provergym.metamath.prooftree import unproved_theorems
 
     kernel = Kernel(db)
+    unproved = unproved_theorems(db)
     verdicts = {}
     for label, proof in proofs.items():
+        steps = proof.split()
+        resting = sorted({step for step in steps if step in unproved})
+        if resting:
+            verdicts[label] = (f"rejected: cites {', '.join(resting[:3])}, whose proof is "
+                               f"incomplete or rests on one that is")
+            continue
         try:
-            kernel.verify_normal(label, proof.split())
+            kernel.verify_normal(label, steps)
             verdicts[label] = "ok"
         except (ProofError, KeyError) as error:
             verdicts[label] = f"rejected: {error}"

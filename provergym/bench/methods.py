@@ -192,8 +192,10 @@ def lemma_table(db: str, train_theorems: tuple[str, ...], keep: int) -> Any:
 def _candidate_labels(config: MethodConfig) -> list[str]:
     env = metamath_env(config.db)
     before = config.labels_before
+    unproved = env.unproved  # never a candidate: a proof may not rest on them
     return [s.label for s in env.db.assertions()
-            if s.typecode not in env.syntax_typecodes and (before is None or s.index < before)]
+            if s.typecode not in env.syntax_typecodes and (before is None or s.index < before)
+            and s.label not in unproved]
 
 
 def _frequency(config: MethodConfig) -> Policy:

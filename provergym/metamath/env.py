@@ -19,6 +19,7 @@ tree.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from provergym.api import Goal, Hypothesis, InitError, Progress, ProofState, Pro
 from provergym.metamath.database import Database, Statement, parse_database
 from provergym.metamath.grammar import Grammar, GrammarError, Node
 from provergym.metamath.kernel import Kernel, ProofError
+from provergym.metamath.prooftree import unproved_theorems
 
 ACTION_RE = re.compile(r"\s*([A-Za-z0-9._-]+)\s*((?:\{\{.*?\}\}\s*)*)\Z", re.S)
 SUBST_RE = re.compile(r"\{\{\s*(\S+)\s*:(.*?)\}\}", re.S)
@@ -282,6 +284,11 @@ class MetamathEnv:
                 raise InitError(f"{label}: a hypothesis does not parse: {error}") from None
         return found
 
+    @functools.cached_property
+    def unproved(self) -> frozenset[str]:
+        """The ``$p`` labels that may not be cited (:func:`unproved_theorems`)."""
+        return unproved_theorems(self.db)
+
     def pattern(self, label: str) -> _Pattern | str:
         """The compiled label, or the reason it cannot be used backwards."""
         found = self._patterns.get(label)
@@ -376,6 +383,9 @@ class MetamathEnv:
             if label == info.statement.label:
                 return f"{label!r} is the theorem being proved"
             return f"{label!r} comes after {info.statement.label} in the database"
+        if statement.kind == "p" and label in self.unproved:
+            return (f"{label!r} has an incomplete proof, or its proof cites one: a proof "
+                    f"may not rest on it")
         pattern = self._patterns.get(label) or self.pattern(label)
         if isinstance(pattern, str):
             return pattern

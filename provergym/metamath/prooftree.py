@@ -143,3 +143,26 @@ def logical_steps(db: Database, root: ProofNode, syntax_typecodes: set[str]) -> 
                 logical_children.append(child)
         yield LogicalStep(node.expression(), node.label, tuple(substitution), size(node), depth)
         stack.extend((child, depth + 1) for child in reversed(logical_children))
+
+
+def unproved_theorems(db: Database) -> frozenset[str]:
+    """The ``$p`` labels that a proof may never cite: those whose proof is incomplete (a
+    ``?`` or nothing, the usual layout of a benchmark's problems) and, transitively, those
+    whose proof cites one of them. A proof cites only earlier statements, so one pass in
+    database order finds them all; a database with no incomplete proof (set.mm) costs one
+    scan of the proof texts."""
+    theorems = db.theorems()
+    bad = {s.label for s in theorems if not (s.proof or "").strip() or "?" in s.proof}
+    if not bad:
+        return frozenset()
+    for statement in theorems:
+        if statement.label in bad:
+            continue
+        try:
+            cited = proof_labels(db, statement)
+        except (ProofTreeError, ValueError, IndexError):
+            bad.add(statement.label)  # a proof that cannot be read proves nothing either
+            continue
+        if any(isinstance(step, str) and step in bad for step in cited):
+            bad.add(statement.label)
+    return frozenset(bad)
