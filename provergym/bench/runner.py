@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import sys
 import time
@@ -59,10 +58,10 @@ from provergym.search.result import (
     ERROR,
     EXHAUSTED,
     PROVED,
-    TIMEOUT,
     SearchResult,
     SearchStats,
 )
+from provergym.workers import supervised
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
@@ -100,6 +99,9 @@ class BenchConfig:
     # $PROVERGYM_HOME/corpora/coq, where `provergym corpus build coq` puts it)
     data: str = ""
     progress: bool = True
+    # keep the search tree of every attempt, not only of the proved ones (expert iteration
+    # reads the value targets from them); changes no result
+    keep_all_trees: bool = False
 
     def __post_init__(self) -> None:
         if self.backend not in ("metamath", "coq"):
@@ -269,7 +271,7 @@ def _work(task: tuple[BenchConfig, str, str]) -> dict[str, Any]:
 
     config, method, theorem = task
     result = _attempt(config, method, theorem)
-    line = _line(method, result, keep_tree=result.status == PROVED)
+    line = _line(method, result, keep_tree=result.status == PROVED or config.keep_all_trees)
     # The attempting process's peak memory so far (Linux: KiB): a run's lines show whether a
     # worker grows until the kernel kills it.
     line["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -388,7 +390,8 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
                 yield from _improve_work(task)
             return
         limit = _hard_limit(config.improve_seconds * 10)
-        for lines in _supervised(_improve_work, tasks_i, config.jobs, limit, _lost_improve):
+        for lines in supervised(_improve_work, tasks_i, config.jobs, limit, _lost_improve,
+                                initializer=_worker_init):
             yield from lines
         return
     tasks = [(config, method, theorem) for theorem in todo]
@@ -401,8 +404,8 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
         finally:
             _close_coq()
         return
-    yield from _supervised(_work, tasks, config.jobs, _hard_limit(config.search.time_limit),
-                           _lost_attempt)
+    yield from supervised(_work, tasks, config.jobs, _hard_limit(config.search.time_limit),
+                          _lost_attempt, initializer=_worker_init)
 
 
 # A worker's attempt gets its own time limit and then this much more, for loading the model
@@ -432,48 +435,6 @@ def _lost_improve(task: tuple[BenchConfig, list[str]], status: str,
 
 def _warn(message: str) -> None:
     tqdm.write(f"warning: {message}", file=sys.stderr)  # above the progress bar, not through it
-
-
-def _supervised(function: Any, tasks: list[Any], jobs: int, limit: float,
-                lost: Any) -> Iterable[Any]:
-    """``function`` on every task in ``jobs`` forked workers, results as they come.
-
-    Workers inherit the parsed database; each builds its own model or Coq session. A task
-    still running ``limit`` seconds after it started is killed with its worker, and a worker
-    that dies (killed for memory, say) takes only its own task down: either way the task's
-    line is ``lost(task, status, message)`` and a fresh worker takes the next task. (A plain
-    multiprocessing pool waits forever for the result of a worker that died.)"""
-    from concurrent.futures import TimeoutError as TaskTimeout
-    from concurrent.futures import as_completed
-
-    from pebble import ProcessExpired, ProcessPool
-
-    pool = ProcessPool(max_workers=jobs, initializer=_worker_init,
-                       context=multiprocessing.get_context("fork"))
-    finished = False
-    try:
-        futures = {pool.schedule(function, args=(task,), timeout=limit): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                yield future.result()
-            except TaskTimeout:
-                yield lost(task, TIMEOUT, f"killed after {limit:g} s: the attempt overran its "
-                                          f"own time limit (a hang or one overlong call)")
-            except ProcessExpired as error:
-                yield lost(task, ERROR, f"the worker process died (exit code {error.exitcode}"
-                                        f"{'; out of memory?' if error.exitcode == -9 else ''})")
-            except Exception as error:  # noqa: BLE001 - one task's failure is recorded
-                yield lost(task, ERROR, f"{type(error).__name__}: {error}")
-        finished = True
-    finally:
-        # Done: let the workers exit on their own (they close their Coq sessions). Stopped
-        # early (Ctrl-C, or the consumer gave up): terminate them now, not after every task.
-        if finished:
-            pool.close()
-        else:
-            pool.stop()
-        pool.join()
 
 
 def _worker_init() -> None:

@@ -1,5 +1,6 @@
-"""The bench's worker pool: a task that hangs or a worker that dies costs only its own
-theorem, recorded with the reason, and the run goes on (fast; no prover is driven)."""
+"""The bench on the one worker pool (provergym.workers, tested in tests/test_workers.py): a
+task that hangs or a worker that dies costs only its own theorem, recorded with the reason,
+and the run goes on (fast; no prover is driven)."""
 from __future__ import annotations
 
 import os
@@ -14,38 +15,6 @@ from provergym.search.bestfirst import SearchConfig
 from provergym.search.result import ERROR, EXHAUSTED, TIMEOUT, SearchResult, SearchStats
 
 HOL = "/usr/share/metamath/databases/hol.mm"
-
-
-def _task(name: str) -> str:
-    if name == "hang":
-        time.sleep(120)
-    if name == "die":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if name == "raise":
-        raise RuntimeError("a bug in an attempt")
-    return f"done {name} in {os.getpid()}"
-
-
-def _lost(task: str, status: str, message: str) -> str:
-    return f"lost {task}: {status}: {message}"
-
-
-def test_a_hung_task_and_a_dead_worker_cost_only_their_own_task():
-    tasks = ["a", "hang", "b", "die", "c", "raise", "d", "e"]
-    started = time.perf_counter()
-    out = list(runner._supervised(_task, tasks, 2, 3.0, _lost))
-    elapsed = time.perf_counter() - started
-    assert len(out) == len(tasks)
-    by_task = {line.split()[1].rstrip(":"): line for line in out}
-    assert set(by_task) == set(tasks)
-    for name in "abcde":
-        assert by_task[name].startswith(f"done {name} in ")
-    assert by_task["hang"].startswith(f"lost hang: {TIMEOUT}: killed after 3 s")
-    assert by_task["die"].startswith(f"lost die: {ERROR}: the worker process died (exit code -9")
-    assert "RuntimeError: a bug in an attempt" in by_task["raise"]
-    # the tasks after the death ran in a fresh worker, and nothing waited for the hung one
-    assert len({line.rsplit(" ", 1)[1] for line in out if line.startswith("done")}) >= 2
-    assert elapsed < 60
 
 
 def test_bench_records_a_killed_attempt_and_finishes(tmp_path, monkeypatch):
