@@ -3,7 +3,10 @@
 - Proof steps (all tasks): exact match of the normalised action at top-1 and top-k, with
   beam search of width k (the policy's default strategy).
 - Value: accuracy of the most likely bucket, negative log-likelihood, and calibration as
-  the expected calibration error (ECE, 10 bins on the top bucket's probability).
+  the expected calibration error (ECE, 10 bins on the top bucket's probability). For a
+  model with the unproved label, ``value_calibration`` measures ``Policy.provable`` on
+  goals labelled provable or not (expert iteration's value targets): ROC AUC, accuracy at
+  0.5, and the majority class's share beside them.
 - Coq, GamePad's two tasks, from the same model. We score the options: one forward pass
   of ``GOAL g CLASS`` (tactic class) or ``GOAL g VALUE`` (position bucket), then a softmax
   restricted to the option tokens. Why not a classification head: the options are single
@@ -34,7 +37,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from agents.baselines import LinearClassifier, MostFrequent, NearestNeighbours, majority_label
-from agents.policy import Policy, resolve_model_dir
+from agents.policy import Goalish, Policy, resolve_model_dir
 from agents.tasks import CLASS, VALUE, Example, TaskSpec, class_token, goal_text
 from agents.train import DataError, examples_of, load_task_corpus
 from corpora.rewrite import open_problem
@@ -113,7 +116,54 @@ def _batched_option_logprobs(policy, goals: Sequence[str], keyword: str,
 
 def value_metrics(policy, examples: Sequence[Example]) -> dict[str, float]:
     rows = _batched_option_logprobs(policy, [e.goal for e in examples], VALUE, policy.value_ids)
-    return option_metrics(rows, policy.task.value_labels, [e.value_label for e in examples])
+    return option_metrics(rows, policy.value_labels, [e.value_label for e in examples])
+
+
+def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """The area under the ROC curve, as the Mann-Whitney statistic: the chance that a
+    random positive (label 1) scores above a random negative, ties counting half. NaN
+    when one class is missing."""
+    if len(scores) != len(labels):
+        raise ValueError(f"{len(scores)} scores for {len(labels)} labels")
+    positives = sum(1 for label in labels if label)
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    # average ranks (1-based) over runs of tied scores
+    order = sorted(range(len(scores)), key=scores.__getitem__)
+    ranks = [0.0] * len(scores)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    positive_ranks = sum(rank for rank, label in zip(ranks, labels) if label)
+    return (positive_ranks - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def value_calibration(policy, goals: Sequence[Goalish], labels: Sequence[int],
+                      batch_size: int = 32) -> dict[str, float]:
+    """How well ``policy.provable`` separates provable goals (label 1) from goals that
+    search expanded without proving (0): ``auc`` (ROC, NaN with one class only),
+    ``accuracy`` (provable when the probability is at least 0.5), ``majority`` (the larger
+    class's share: the accuracy of always guessing it) and ``n``. The policy must know the
+    unproved label (``Policy.provable`` raises a ConfigError otherwise)."""
+    if len(goals) != len(labels):
+        raise ValueError(f"{len(goals)} goals for {len(labels)} labels")
+    scores: list[float] = []
+    for start in range(0, len(goals), batch_size):
+        scores += policy.provable(goals[start:start + batch_size])
+    count = len(labels)
+    if count == 0:
+        return {"auc": float("nan"), "accuracy": float("nan"), "majority": float("nan"),
+                "n": 0}
+    positives = sum(1 for label in labels if label)
+    correct = sum((score >= 0.5) == bool(label) for score, label in zip(scores, labels))
+    return {"auc": roc_auc(scores, labels), "accuracy": correct / count,
+            "majority": max(positives, count - positives) / count, "n": count}
 
 
 def class_metrics(policy, examples: Sequence[Example]) -> dict[str, float]:

@@ -9,8 +9,13 @@
   (``TaskSpec.well_formed``) are dropped, and each is re-scored exactly: its
   log-probability is ``log p(action tokens + eos | prompt)``, summed, not length-normalised,
   so figures from both strategies mean the same thing.
-- ``value(goal)``: a score from the VALUE prompt's bucket distribution: the expected
-  ``-log2(steps left)`` (0 means "one step to go"; higher is better).
+- ``value(goal)``: a score from the VALUE prompt's label distribution. A Metamath model
+  trained with the unproved label (``agents.tasks.UNPROVED_LABEL``, ``<steps:none>``) gives
+  GPT-f's value, ``log p(provable) = log(1 - p(<steps:none>))`` (0 is surely provable);
+  ``provable(goals)`` gives that probability itself. A model whose tokenizer lacks the label
+  (trained before it existed, or another task) scores as before: the expected
+  ``-log2(steps left)`` over the buckets (0 means "one step to go"; higher is better), and
+  ``provable`` is an error for it (``has_provable`` says which kind a model is).
 - ``classify(goal)`` (Coq): GamePad's tactic-class task scored from the CLASS prompt, and
   ``value_distribution`` gives the position task. Both score the options: a softmax over
   the option tokens at the keyword's position, one forward pass for any number of options.
@@ -29,24 +34,13 @@ from pathlib import Path
 from agents.retrieval import LabelRetriever
 from agents.tasks import CLASS, GOAL, HINT, PROOFSTEP, VALUE, TaskSpec, get_task, goal_text
 from agents.tokenizer import encode_text, load_tokenizer, token_id
-from agents.train import latest_checkpoint
+from agents.train import ConfigError, resolve_model_dir, value_labels_of
 from provergym.api import ProofState
 from provergym.tensorize import normalize
 
 Goalish = str | ProofState
 
-
-def resolve_model_dir(path: str | Path) -> Path:
-    """An ``hf/`` folder, a checkpoint folder, or a run folder (its latest checkpoint)."""
-    path = Path(path)
-    for candidate in (path, path / "hf"):
-        if (candidate / "provergym.json").is_file():
-            return candidate
-    checkpoint = latest_checkpoint(path)
-    if checkpoint is not None and (checkpoint / "hf" / "provergym.json").is_file():
-        return checkpoint / "hf"
-    raise FileNotFoundError(f"no trained model in {path} (expected a run folder with "
-                            "checkpoints/latest.json, or a folder with provergym.json)")
+__all__ = ["Policy", "resolve_model_dir"]
 
 
 def _cache_keyword(model) -> str:
@@ -82,6 +76,11 @@ def _length_chunks(lengths: Sequence[int], width: int,
     return chunks
 
 
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
 class Policy:
     """A trained model with its tokenizer, for propose/value/classify."""
 
@@ -95,7 +94,12 @@ class Policy:
         self.device = device
         self.context = int(model.config.max_position_embeddings)
         self.keyword_ids = {k: token_id(tokenizer, k) for k in (GOAL, PROOFSTEP, VALUE, CLASS)}
-        self.value_ids = [token_id(tokenizer, label) for label in task.value_labels]
+        # Only the value labels this model's tokenizer has: one trained before the
+        # unproved label existed keeps its buckets and its old value.
+        self.value_labels: tuple[str, ...] = tuple(value_labels_of(task, tokenizer))
+        self.value_ids = [token_id(tokenizer, label) for label in self.value_labels]
+        self.has_provable = (task.unproved_label is not None
+                               and task.unproved_label in self.value_labels)
         self.class_tokens: list[str] = list(meta.get("class_tokens", []))
         self.class_ids = [token_id(tokenizer, token) for token in self.class_tokens]
         # Retrieved labels in the PROOFSTEP prompt (agents.retrieval), if trained with them.
@@ -302,18 +306,36 @@ class Policy:
         return torch.log_softmax(chosen, dim=-1).tolist()
 
     def value_distribution(self, goal: Goalish) -> dict[str, float]:
-        """Probability of each value bucket (for Coq: GamePad's position buckets)."""
+        """Probability of each value label the model has (for Coq: GamePad's position
+        buckets)."""
         logprobs = self.option_logprobs([goal], VALUE, self.value_ids)[0]
-        return {label: math.exp(lp) for label, lp in zip(self.task.value_labels, logprobs)}
+        return {label: math.exp(lp) for label, lp in zip(self.value_labels, logprobs)}
 
     def value(self, goal: Goalish) -> float:
-        """Expected ``-log2(steps left)``: 0 is one step to go; higher is better."""
+        """The search value of one goal (see ``values``); higher is better."""
         return self.values([goal])[0]
 
     def values(self, goals: Sequence[Goalish]) -> list[float]:
+        """The search value of each goal, higher is better: ``log p(provable)`` (at most 0)
+        for a model with the unproved label; else, as models trained before it, the
+        expected ``-log2(steps left)`` over the buckets (0 is one step to go)."""
         rows = self.option_logprobs(goals, VALUE, self.value_ids)
+        if self.has_provable:  # the buckets' total mass, as a log-sum-exp
+            return [_logsumexp(row[:-1]) for row in rows]
         return [sum(math.exp(lp) * s for lp, s in zip(row, self.task.value_scores))
                 for row in rows]
+
+    def provable(self, goals: Sequence[Goalish]) -> list[float]:
+        """The probability that each goal is provable within the search budget,
+        ``1 - p(<steps:none>)``, in [0, 1]. A ConfigError for a model without the unproved
+        label (``has_provable`` is False): it never saw an unprovable goal."""
+        if not self.has_provable:
+            raise ConfigError(
+                f"this {self.task.name} model has no {self.task.unproved_label or 'unproved'} "
+                "value label (trained before it existed, or a task without it): it cannot "
+                "say whether a goal is provable; train a new model")
+        rows = self.option_logprobs(goals, VALUE, self.value_ids)
+        return [min(1.0, max(0.0, math.exp(_logsumexp(row[:-1])))) for row in rows]
 
     def classify(self, goal: Goalish) -> dict[str, float]:
         """Coq: the probability of each GamePad tactic class (class name -> probability)."""

@@ -6,6 +6,11 @@ them. One model serves two prompts, as in GPT-f:
     GOAL <goal text> PROOFSTEP <action> <eos>
     GOAL <goal text> VALUE <bucket> <eos>
 
+For Metamath, VALUE also has a label for a goal that search expanded without proving
+(``UNPROVED_LABEL``, expert iteration's negatives): such a record (``steps_left < 0``, an
+empty action) is value-only and gives no PROOFSTEP sequence. A model trained before that
+label existed lacks its token and keeps the buckets alone (``policy.Policy``).
+
 A Metamath model trained with hints (``TrainConfig.hints``) reads retrieved labels first:
 ``GOAL <goal text> HINT <label> ... PROOFSTEP <action> <eos>`` (``agents.retrieval``).
 
@@ -46,6 +51,8 @@ STEP_BUCKET_LABELS = tuple(f"<steps:{b}>" for b in ("1", "2", "3-4", "5-8", "9-1
 )
 # A typical steps-left value inside each bucket, for the value score.
 STEP_BUCKET_TYPICAL = (1.0, 2.0, 3.5, 6.5, 12.5, 24.5, 48.0)
+# Metamath: "not proved within the search budget" (a record with steps_left < 0).
+UNPROVED_LABEL = "<steps:none>"
 
 # GamePad's position task: 0 is < 5 steps left, 1 is 5-19, 2 is >= 20.
 POSITION_LABELS = ("<pos:0-4>", "<pos:5-19>", "<pos:20+>")
@@ -81,9 +88,9 @@ class TaskSpec:
 
     name: str
     tokenizer_kind: Literal["word", "bpe"]
-    value_labels: tuple[str, ...]
-    # value score of each label: -log2(typical steps left), so 0 is "one step to go" and
-    # higher is better for best-first search.
+    value_labels: tuple[str, ...]  # unproved_label, if any, comes last
+    # value score of each label but unproved_label: -log2(typical steps left), so 0 is "one
+    # step to go" and higher is better for best-first search.
     value_scores: tuple[float, ...]
     to_example: Callable[[Mapping[str, Any]], Example]
     state_text: Callable[[ProofState], str]
@@ -92,16 +99,40 @@ class TaskSpec:
     # A cheap syntactic filter on generated actions, so that search spends no prover call
     # on text that cannot be an action. None: any non-empty text.
     well_formed: Callable[[str], bool] | None = None
+    # The VALUE label of a goal not proved within the search budget (a value-only record:
+    # no action). None: the task has no such records.
+    unproved_label: str | None = None
+
+    def __post_init__(self) -> None:
+        buckets = self.value_labels
+        if self.unproved_label is not None:
+            if self.value_labels[-1:] != (self.unproved_label,):
+                raise ValueError(f"{self.name}: the unproved label must be the last value label")
+            buckets = self.value_labels[:-1]
+        if len(self.value_scores) != len(buckets):
+            raise ValueError(f"{self.name}: one value score per bucket label")
 
 
 def _metamath_example(record: Mapping[str, Any]) -> Example:
     # The target is the short ``step`` (only the substitutions unification cannot decide);
     # a corpus built before that column existed falls back to the full ``action``.
+    goal = metamath_goal_text(record["goal"], record.get("hypotheses") or ())
+    steps_left = int(record["steps_left"])
+    if steps_left < 0:  # a goal search expanded without proving: a value target only
+        return Example(goal=goal, action="", value_label=UNPROVED_LABEL)
     return Example(
-        goal=metamath_goal_text(record["goal"], record.get("hypotheses") or ()),
+        goal=goal,
         action=normalize(record.get("step") or record["action"]),
-        value_label=STEP_BUCKET_LABELS[steps_bucket(int(record["steps_left"]))],
+        value_label=STEP_BUCKET_LABELS[steps_bucket(steps_left)],
     )
+
+
+def count_unproved(task: TaskSpec, dataset) -> int:
+    """How many records of ``dataset`` (a ``datasets.Dataset``) are value-only negatives
+    (``steps_left < 0``); 0 for a task without an unproved label."""
+    if task.unproved_label is None or "steps_left" not in dataset.column_names:
+        return 0
+    return sum(1 for steps_left in dataset["steps_left"] if steps_left < 0)
 
 
 # A label, then zero or more "{{ variable : expression }}" groups (an expression may be
@@ -153,12 +184,13 @@ TASKS: dict[str, TaskSpec] = {
     "metamath": TaskSpec(
         name="metamath",
         tokenizer_kind="word",
-        value_labels=STEP_BUCKET_LABELS,
+        value_labels=(*STEP_BUCKET_LABELS, UNPROVED_LABEL),
         value_scores=_STEP_SCORES,
         to_example=_metamath_example,
         state_text=_metamath_state_text,
         corpus_command="provergym corpus build metamath",
         well_formed=metamath_well_formed,
+        unproved_label=UNPROVED_LABEL,
     ),
     "coq": TaskSpec(
         name="coq",

@@ -6,8 +6,9 @@
   blank, which gives back the normalised action text.
 - Coq and rewrite: byte-level BPE, so any text round-trips exactly.
 
-Special tokens are explicit: pad, eos, unk, the prompt keywords, the value buckets and (for
-Coq) one token per tactic class. Prompts are assembled from ids (``encode_text`` per piece
+Special tokens are explicit: pad, eos, unk, the prompt keywords, the value labels (for
+Metamath, the buckets and ``<steps:none>``; a tokenizer trained before that label existed
+lacks it) and (for Coq) one token per tactic class. Prompts are assembled from ids (``encode_text`` per piece
 plus special ids), never by pasting keyword strings into text, so goal text can never
 produce a prompt keyword by accident.
 """
@@ -103,6 +104,12 @@ def load_tokenizer(directory: str | Path):
 def encode_text(tokenizer, text: str) -> list[int]:
     """Ids of plain text, with no special tokens added."""
     return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def has_token(tokenizer, token: str) -> bool:
+    """Whether the vocabulary holds ``token`` (a model trained before a special token was
+    added lacks it)."""
+    return token in tokenizer.get_vocab()
 
 
 def token_id(tokenizer, token: str) -> int:

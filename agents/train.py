@@ -5,7 +5,8 @@ Reads top to bottom: config -> data -> tokenizer -> model -> loop -> checkpoints
 Run layout (``out_dir``)::
 
     train_config.json          the resolved config
-    tokenizer/                 the tokenizer, trained on the train split
+    tokenizer/                 the tokenizer, trained on the train split (or the init
+                               model's, with ``init_from``)
     log.jsonl                  one JSON object per line: train, eval, checkpoint, resume
     checkpoints/latest.json    {"name": ..., "step": ...}, replaced atomically
     checkpoints/step-NNNNNNNN/ accelerate state (model, optimizer, scheduler, RNG),
@@ -16,6 +17,21 @@ A checkpoint is written to a temporary folder and renamed into place, then ``lat
 is replaced, so a kill at any moment leaves the previous checkpoint usable. The data order
 is a pure function of (seed, epoch), so the data position is one integer: the number of
 samples consumed.
+
+Expert iteration (DESIGN.md, "The learning loop") adds two settings:
+
+- ``extra_data``: dataset folders (a DatasetDict with a ``train`` split in the task's corpus
+  schema, e.g. one round of found proofs, plus an optional ``round`` column that is
+  dropped) whose train splits join the corpus's train split; everything downstream (the
+  record sample, ``value_share``, the retriever) sees the concatenation. The validation
+  split stays the corpus's. ``max_train_records`` samples the corpus's records only: the
+  extra records all join, and each gives its VALUE sequence whatever ``value_share``. A
+  Metamath record with ``steps_left < 0`` is a value-only negative
+  (``agents.tasks.UNPROVED_LABEL``): it gives a VALUE sequence and nothing else.
+- ``init_from``: a run folder (or a checkpoint, or an ``hf/`` folder) whose weights and
+  tokenizer start this run, with a fresh optimizer and schedule (Polu et al. fine-tune
+  each round from the same start). The retriever, with hints, is fit on this run's data.
+  ``--resume`` continues this run from its own checkpoint (the init model is not read).
 
 This is a library; its command line is ``provergym train`` (``agents.cli``). torch,
 accelerate and datasets are imported inside the functions that use them, so that reading a
@@ -41,9 +57,20 @@ from typing import Any
 import corpora.common
 from agents.model import build_model, count_parameters, get_size
 from agents.retrieval import FILE_NAME, LabelRetriever
-from agents.tasks import CLASS, GOAL, HINT, PROOFSTEP, VALUE, TaskSpec, class_token, get_task
+from agents.tasks import (
+    CLASS,
+    GOAL,
+    HINT,
+    PROOFSTEP,
+    VALUE,
+    TaskSpec,
+    class_token,
+    count_unproved,
+    get_task,
+)
 from agents.tokenizer import (
     encode_text,
+    has_token,
     load_tokenizer,
     save_tokenizer,
     token_id,
@@ -97,6 +124,11 @@ class TrainConfig:
     # batches of sequences of similar length (see SampleStream): far less padding
     length_buckets: bool = True
     max_train_records: int = 0  # 0: all; else a seeded random subset (for CPU runs)
+    # more training data: dataset folders whose train splits join the corpus's (found
+    # proofs and value targets of expert iteration rounds); --set extra_data=DIR1,DIR2
+    extra_data: tuple[str, ...] = ()
+    # start from this run's (or checkpoint's) model and tokenizer, not from scratch
+    init_from: str = ""
     progress: bool = True
     # CPU only: torch threads (0: torch's default). On a shared 2-core machine 1 thread
     # was 6.6x faster than 2 competing ones (tiny: 5,525 vs 838 tokens/s); raise it on a
@@ -118,7 +150,15 @@ SIZE_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def _coerce(name: str, kind: type, value: Any) -> Any:
-    """Convert a CLI string, or check a Python value, against the field's type."""
+    """Convert a CLI string, or check a Python value, against the field's type. A tuple of
+    strings is given as a tuple or list, or on the command line as comma-separated text
+    (empty text: the empty tuple)."""
+    if kind is tuple:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"config key {name!r} wants a list of strings, got {value!r}")
     if isinstance(value, str) and kind is not str:
         try:
             if kind is bool:
@@ -138,7 +178,7 @@ def _coerce(name: str, kind: type, value: Any) -> Any:
 def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainConfig:
     """A copy of ``config`` with ``overrides``; an unknown key or a wrong type is an error."""
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    kinds = {"str": str, "int": int, "float": float, "bool": bool}
+    kinds = {"str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple}
     changes = {}
     for name, value in overrides.items():
         if name not in fields:
@@ -194,11 +234,11 @@ def save_json_atomic(path: Path, payload: Any) -> None:
 # ----------------------------------------------------------------------------- data
 
 
-def load_task_corpus(task: TaskSpec, data_dir: str | Path):
+def load_task_corpus(task: TaskSpec, data_dir: str | Path, hint: str = ""):
     """The corpus folder ``data_dir`` (``corpora.common.load_corpus``) for ``task``: it must
-    have a train split; a DataError says how to build it."""
+    have a train split; a DataError says how to build it (or ``hint``)."""
     path = Path(data_dir)
-    hint = f"build it with `{task.corpus_command}`, or pass --data DIR"
+    hint = hint or f"build it with `{task.corpus_command}`, or pass --data DIR"
     if not path.exists():
         raise DataError(f"no {task.name} corpus at {path}: {hint}")
     wanted = f"{path} must hold a DatasetDict with a 'train' split: {hint}"
@@ -214,6 +254,44 @@ def load_task_corpus(task: TaskSpec, data_dir: str | Path):
     return corpus
 
 
+# A column training_split adds when there is extra data: True for its records.
+ALWAYS_VALUE = "always_value"
+
+EXTRA_DATA_HINT = ("extra_data wants folders that each hold a DatasetDict with a 'train' split "
+                   "in the corpus's schema (e.g. a round of `provergym iterate`)")
+
+
+def training_split(task: TaskSpec, train_split, extra_data: Sequence[str | Path] = ()):
+    """The corpus's train split followed by the train split of each ``extra_data`` folder,
+    each cut to the corpus's columns (a ``round`` column, or any other the corpus lacks, is
+    dropped) and cast to its features. A folder whose records lack a column of the corpus,
+    or whose columns cannot be cast, is a DataError that names it."""
+    from datasets import concatenate_datasets
+
+    parts = [train_split]
+    columns = train_split.column_names
+    for folder in extra_data:
+        extra = load_task_corpus(task, folder, hint=EXTRA_DATA_HINT)["train"]
+        missing = [c for c in columns if c not in extra.column_names]
+        if missing:
+            raise DataError(f"extra data {folder}: its train split lacks the {task.name} "
+                            f"corpus's column(s) {', '.join(missing)} ({EXTRA_DATA_HINT})")
+        extra = extra.select_columns(columns)
+        if extra.features != train_split.features:
+            try:
+                extra = extra.cast(train_split.features)
+            except Exception as error:  # datasets/pyarrow raise several types
+                raise DataError(f"extra data {folder} does not fit the {task.name} corpus's "
+                                f"features: {type(error).__name__}: {error}") from None
+        parts.append(extra)
+    if len(parts) == 1:
+        return train_split
+    # Records of the extra data always give their VALUE sequence (see encode_examples).
+    parts = [part.add_column(ALWAYS_VALUE, [index > 0] * len(part))
+             for index, part in enumerate(parts)]
+    return concatenate_datasets(parts)
+
+
 def examples_of(task: TaskSpec, dataset) -> Iterator:
     """Yield ``Example``s, naming the record that does not fit the schema."""
     for index, record in enumerate(dataset):
@@ -225,16 +303,24 @@ def examples_of(task: TaskSpec, dataset) -> Iterator:
 
 
 def tokenizer_texts(task: TaskSpec, dataset) -> Iterator[str]:
+    """The goal and action texts the tokenizer is trained on. A value-only record (no
+    action) gives its goal only: the model reads it in the VALUE prompt."""
     for example in examples_of(task, dataset):
         yield example.goal
-        yield example.action
+        if example.action:
+            yield example.action
 
 
 def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_length: int,
                     value_share: float = 1.0, hint_id: int | None = None):
     """Batched ``Dataset.map`` function: each record gives one sequence per prompt kind
     (the VALUE one only for a ``value_share`` of the records, chosen by a hash of the goal,
-    so that a short CPU run spends most of its time on proof steps).
+    so that a short CPU run spends most of its time on proof steps). A value-only record
+    (empty action: a goal search did not prove) gives no PROOFSTEP sequence. Records of
+    expert iteration's extra data (an ``always_value`` column, see ``training_split``) and
+    value-only records always give their VALUE sequence, whatever the share: the search's
+    value targets are the point of that data, and its provable/unprovable balance stays
+    the data's.
 
     Loss is only on the answer: labels are IGNORE_INDEX up to and including the keyword.
     A goal that is too long is cut at its end (for Metamath, hypotheses go first); an
@@ -252,9 +338,12 @@ def encode_examples(task: TaskSpec, tokenizer, records: Mapping[str, list], max_
     hint_ids = ([[hint_id, *tokenizer.convert_tokens_to_ids(h)] for h in hint_lists]
                 if hint_lists is not None else [[] for _ in examples])
     out: dict[str, list] = {"input_ids": [], "labels": [], "kind": []}
-    for example, goal, action, hints in zip(examples, goal_ids, action_ids, hint_ids):
+    always = records.get(ALWAYS_VALUE) or [False] * count
+    for example, goal, action, hints, forced in zip(examples, goal_ids, action_ids, hint_ids,
+                                                    always):
         answers = [(PROOFSTEP, action)]
-        if value_share >= 1 or zlib.crc32(example.goal.encode()) % 1000 < value_share * 1000:
+        if value_share >= 1 or forced or not example.action \
+                or zlib.crc32(example.goal.encode()) % 1000 < value_share * 1000:
             answers.append((VALUE, [token_id(tokenizer, example.value_label)]))
         if task.has_class and example.tactic_class is not None:
             class_ids = encode_text(tokenizer, class_token(example.tactic_class))
@@ -277,28 +366,38 @@ def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path,
                 whole_split=None):
     """Fit (or, on resume, reload) the label retriever on the training split (the sample
     trained on, or ``whole_split`` with ``retrieval_index="all"``), and add each record's
-    hints (its own theorem left out) as a ``hints`` column."""
+    hints (its own theorem left out) as a ``hints`` column. Value-only records (no step)
+    are not indexed and get no hints (they give no PROOFSTEP prompt)."""
     if task.name != "metamath":
         raise DataError("hints (retrieved labels) exist for the metamath task only")
     if config.retrieval_index not in ("sample", "all"):
         raise ConfigError(f"retrieval_index must be 'sample' or 'all', not "
                           f"{config.retrieval_index!r}")
     examples = list(examples_of(task, train_split))
-    goals = [e.goal for e in examples]
+    theorems = train_split["theorem"]
     if (out_dir / FILE_NAME).is_file():
         retriever = LabelRetriever.load(out_dir)
     else:
         indexed = whole_split if config.retrieval_index == "all" and whole_split is not None \
             else train_split
-        index_examples = examples if indexed is train_split else list(examples_of(task, indexed))
-        print(f"retriever: indexing {len(index_examples):,} training goals", flush=True)
-        retriever = LabelRetriever.fit([e.goal for e in index_examples],
-                                       [e.action.split(" ", 1)[0] for e in index_examples],
-                                       indexed["theorem"],
-                                       steps=[e.action for e in index_examples])
+        if indexed is train_split:
+            index_examples, index_theorems = examples, theorems
+        else:
+            index_examples, index_theorems = list(examples_of(task, indexed)), indexed["theorem"]
+        kept = [i for i, e in enumerate(index_examples) if e.action]
+        print(f"retriever: indexing {len(kept):,} training goals", flush=True)
+        retriever = LabelRetriever.fit([index_examples[i].goal for i in kept],
+                                       [index_examples[i].action.split(" ", 1)[0] for i in kept],
+                                       [index_theorems[i] for i in kept],
+                                       steps=[index_examples[i].action for i in kept])
         out_dir.mkdir(parents=True, exist_ok=True)
         retriever.save(out_dir)
-    hints = retriever.hints(goals, config.hints, exclude=train_split["theorem"])
+    stepped = [i for i, e in enumerate(examples) if e.action]
+    found = retriever.hints([examples[i].goal for i in stepped], config.hints,
+                            exclude=[theorems[i] for i in stepped])
+    hints: list[list[str]] = [[] for _ in examples]
+    for i, labels in zip(stepped, found):
+        hints[i] = labels
     return retriever, train_split.add_column("hints", hints)
 
 
@@ -412,6 +511,47 @@ def latest_checkpoint(out_dir: str | Path) -> Path | None:
     return path if path.is_dir() else None
 
 
+def resolve_model_dir(path: str | Path) -> Path:
+    """An ``hf/`` folder, a checkpoint folder, or a run folder (its latest checkpoint)."""
+    path = Path(path)
+    for candidate in (path, path / "hf"):
+        if (candidate / "provergym.json").is_file():
+            return candidate
+    checkpoint = latest_checkpoint(path)
+    if checkpoint is not None and (checkpoint / "hf" / "provergym.json").is_file():
+        return checkpoint / "hf"
+    raise FileNotFoundError(f"no trained model in {path} (expected a run folder with "
+                            "checkpoints/latest.json, or a folder with provergym.json)")
+
+
+def init_model_dir(task: TaskSpec, config: TrainConfig) -> Path:
+    """The ``hf/`` folder that ``config.init_from`` names, checked against this run: the
+    same task and size, and (for Metamath) a tokenizer that has the unproved label."""
+    try:
+        model_dir = resolve_model_dir(config.init_from)
+    except FileNotFoundError as error:
+        raise ConfigError(f"init_from: {error}") from None
+    if Path(config.out_dir).resolve() in model_dir.resolve().parents:
+        raise ConfigError(f"init_from {config.init_from} is this run's own folder: pass "
+                          "--resume to continue it")
+    meta = json.loads((model_dir / "provergym.json").read_text())
+    if (meta.get("task"), meta.get("size")) != (task.name, config.size):
+        raise ConfigError(f"init_from {config.init_from} is a {meta.get('task')}/"
+                          f"{meta.get('size')} model, this run is {task.name}/{config.size}")
+    label = task.unproved_label
+    if label is not None and not has_token(load_tokenizer(model_dir), label):
+        raise ConfigError(
+            f"init_from {config.init_from}: its tokenizer predates the {label} value label "
+            "(unprovable goals), and a fine-tune adds no vocabulary: train a new round-0 "
+            "model from scratch with this version, and start the rounds from it")
+    return model_dir
+
+
+def value_labels_of(task: TaskSpec, tokenizer) -> list[str]:
+    """The task's value labels that ``tokenizer`` has (an old one lacks the unproved one)."""
+    return [label for label in task.value_labels if has_token(tokenizer, label)]
+
+
 def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: TrainConfig,
                     step: int, samples: int, class_tokens: list[str]) -> Path:
     """Write a complete checkpoint atomically and point ``latest.json`` at it."""
@@ -431,8 +571,8 @@ def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: Train
         tokenizer.save_pretrained(str(hf))
         save_json_atomic(hf / "provergym.json", {
             "task": task.name, "size": config.size, "step": step,
-            "value_labels": list(task.value_labels), "class_tokens": class_tokens,
-            "hints": config.hints,
+            "value_labels": value_labels_of(task, tokenizer), "class_tokens": class_tokens,
+            "hints": config.hints, "init_from": config.init_from,
         })
         if config.hints:  # the model proposes with the hints it was trained with
             shutil.copyfile(Path(config.out_dir) / FILE_NAME, hf / FILE_NAME)
@@ -445,6 +585,21 @@ def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: Train
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
     return root / name
+
+
+def load_init_weights(model, model_dir: Path) -> None:
+    """Copy the weights of the trained model in ``model_dir`` into ``model`` (built for
+    this run's size and tokenizer, so a resumed run builds the same one): every tensor
+    must match, or it is a ConfigError."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    trained = LlamaForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    try:
+        model.load_state_dict(trained.state_dict(), strict=True)
+    except RuntimeError as error:
+        raise ConfigError(f"init_from {model_dir}: its weights do not fit this run's "
+                          f"model: {error}") from None
 
 
 # ----------------------------------------------------------------------------- loop
@@ -535,15 +690,28 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     if config.cpu_threads and accelerator.device.type == "cpu":
         torch.set_num_threads(config.cpu_threads)
     set_seed(config.seed)
+    # A fresh run from init_from reads the init model; a resumed one its own checkpoint.
+    init_dir = init_model_dir(task, config) if config.init_from and checkpoint is None \
+        else None
     corpus = load_task_corpus(task, config.data_dir)
-    train_split = corpus["train"]
-    if config.max_train_records and len(train_split) > config.max_train_records:
-        train_split = train_split.shuffle(seed=config.seed).select(range(config.max_train_records))
+    # max_train_records samples the corpus's records; the extra data joins whole, so that
+    # no found proof or value target is sampled away.
+    corpus_train = corpus["train"]
+    if config.max_train_records and len(corpus_train) > config.max_train_records:
+        corpus_train = corpus_train.shuffle(seed=config.seed).select(
+            range(config.max_train_records))
+    train_split = training_split(task, corpus_train, config.extra_data)
+    whole_train = training_split(task, corpus["train"], config.extra_data) \
+        if config.hints and config.retrieval_index == "all" else train_split
 
-    # Tokenizer: trained once on the train split, then always reloaded (resume, eval).
+    # Tokenizer: trained once on the train split (or the init model's, copied), then
+    # always reloaded (resume, eval).
     tokenizer_dir = out_dir / "tokenizer"
     with accelerator.main_process_first():
-        if main and not (tokenizer_dir / "tokenizer.json").is_file():
+        if main and init_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            save_tokenizer(load_tokenizer(init_dir), tokenizer_dir)
+        elif main and not (tokenizer_dir / "tokenizer.json").is_file():
             out_dir.mkdir(parents=True, exist_ok=True)
             classes = (sorted({str(c) for c in train_split["tactic_class"]})
                        if task.has_class else [])
@@ -554,10 +722,15 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
             save_tokenizer(tokenizer, tokenizer_dir)
         tokenizer = load_tokenizer(tokenizer_dir)
         class_tokens = [t for t in tokenizer.all_special_tokens if t.startswith("<class:")]
+        label = task.unproved_label
+        if label is not None and not has_token(tokenizer, label) \
+                and count_unproved(task, train_split):
+            raise ConfigError(f"{out_dir}: this run's tokenizer predates the {label} value "
+                              "label, and its data holds unproved goals: train a new model")
         retriever, hint_id = None, None
         if config.hints:
             retriever, train_split = _with_hints(task, config, train_split, out_dir,
-                                                 corpus["train"])
+                                                 whole_train)
             hint_id = token_id(tokenizer, HINT)
         train_data = tokenize_split(task, tokenizer, train_split, config.max_length,
                                     config.value_share, hint_id)
@@ -579,6 +752,8 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
 
     model = build_model(config.size, len(tokenizer), tokenizer.pad_token_id,
                         tokenizer.eos_token_id)
+    if init_dir is not None:
+        load_init_weights(model, init_dir)
     parameters = count_parameters(model)
     # No weight decay on norms and biases (1-d tensors), as usual for transformers.
     decay = [p for p in model.parameters() if p.dim() >= 2]
