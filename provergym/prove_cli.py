@@ -66,6 +66,44 @@ def register(subparsers) -> None:
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=run_bench_command)
 
+    iterate = subparsers.add_parser(
+        "iterate", help="expert iteration: the model learns from its own search",
+        description="Rounds of: search the statement pool with the current model (every "
+                    "proof checked by the kernel and metamath-exe), collect the proof steps "
+                    "and value targets of the search trees, retrain on the human corpus plus "
+                    "every round's data, evaluate on a fixed valid sample. Resumable: run "
+                    "the same command again after a kill.")
+    iterate.add_argument("--model", required=True,
+                         help="the round-0 model: a run folder trained on human proofs")
+    iterate.add_argument("--out", help="the rounds' folder (default "
+                         "$PROVERGYM_HOME/iterate/<model folder name>)")
+    iterate.add_argument("--db", default=SET_MM)
+    iterate.add_argument("--rounds", type=int, default=1)
+    iterate.add_argument("--pool", type=int, default=1000,
+                         help="train-split statements searched each round (a fixed sample)")
+    iterate.add_argument("--first", type=int, default=0,
+                         help="only statements among the database's first N $p (0: all)")
+    iterate.add_argument("--valid", type=int, default=200,
+                         help="valid-split statements each round is evaluated on")
+    iterate.add_argument("--budget", type=int, default=16, help="expansions per statement")
+    iterate.add_argument("--candidates", type=int, default=8, help="actions per expansion")
+    iterate.add_argument("--time-limit", type=float, default=30.0,
+                         help="seconds per statement")
+    iterate.add_argument("--train-steps", type=int, default=500,
+                         help="optimizer steps of each round's training")
+    iterate.add_argument("--restart", choices=("finetune", "scratch"), default="finetune",
+                         help="each round trains from round 0's weights (finetune, default) "
+                              "or from new weights (scratch)")
+    iterate.add_argument("--value-weight", type=float, default=0.0,
+                         help="mix the model's value into the search's priority (0: off)")
+    iterate.add_argument("--logprob-weight", type=float, default=1.0,
+                         help="weight of the log-probability in the priority (0 with "
+                              "--value-weight: the value alone)")
+    iterate.add_argument("--jobs", type=int, default=1, help="parallel search processes")
+    iterate.add_argument("--seed", type=int, default=0, help="the pool's sample")
+    iterate.add_argument("--no-progress", action="store_true")
+    iterate.set_defaults(func=run_iterate)
+
     export = subparsers.add_parser(
         "export", help="write the proofs of a benchmark run into a database copy / .v files",
         description="Metamath: the proofs found go, compressed, into a copy of the database "
@@ -88,6 +126,10 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-timeout", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--value-weight", type=float, default=0.0,
                         help="mix the model's value into the priority (0: log-prob only)")
+    parser.add_argument("--logprob-weight", type=float, default=1.0,
+                        help="weight of the cumulative log-probability in the priority "
+                             "(0 with --value-weight: the value alone, as GPT-f after "
+                             "expert iteration)")
     parser.add_argument("--retrieval-weight", type=float, default=None,
                         help="Metamath model: weight of the retrieved-label distribution in "
                              "the kNN-LM mixture (default 0.5 for a model trained with "
@@ -124,7 +166,7 @@ def _search_config(args: argparse.Namespace):
 
     return SearchConfig(expansions=args.budget, candidates=args.candidates,
                         time_limit=args.time_limit, step_timeout=args.step_timeout,
-                        value_weight=args.value_weight,
+                        value_weight=args.value_weight, logprob_weight=args.logprob_weight,
                         close_by_hypothesis=not args.no_shortcuts,
                         close_in_one_step=not args.no_shortcuts)
 
@@ -311,6 +353,25 @@ def _metamath_names(args: argparse.Namespace, names: list[str]) -> tuple[list[st
         held_out = set(names)
         train = [s.label for s in theorems if s.label not in held_out]
     return chosen, tuple(train)
+
+
+def run_iterate(args: argparse.Namespace) -> int:
+    from provergym.bench.iterate import IterateConfig, iterate
+    from provergym.paths import provergym_home
+
+    out = args.out or str(provergym_home() / "iterate" / Path(args.model).resolve().name)
+    config = IterateConfig(
+        out_dir=out, model=args.model, db=args.db, rounds=args.rounds, pool=args.pool,
+        first=args.first, valid=args.valid, budget=args.budget, candidates=args.candidates,
+        time_limit=args.time_limit, train_steps=args.train_steps, restart=args.restart,
+        value_weight=args.value_weight, logprob_weight=args.logprob_weight,
+        jobs=max(1, args.jobs), seed=args.seed, progress=not args.no_progress)
+    try:
+        iterate(config)
+    except KeyboardInterrupt:
+        raise UserError(f"interrupted; run the same command again to resume ({out})") from None
+    print(f"rounds: {Path(out) / 'table.md'}")
+    return 0
 
 
 def run_export(args: argparse.Namespace) -> int:

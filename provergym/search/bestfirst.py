@@ -2,7 +2,8 @@
 
 The frontier is a priority queue of unexpanded nodes ordered by the cumulative
 log-probability of the actions that reached them (optionally plus ``value_weight`` times
-the policy's value). Expanding a node asks the policy for ``candidates`` actions and runs
+the policy's value; ``logprob_weight`` 0 with a value weight orders by the value alone, as
+GPT-f did after expert iteration). Expanding a node asks the policy for ``candidates`` actions and runs
 each through the backend. A search stops when the theorem is proved, after ``expansions``
 expansions, after ``time_limit`` seconds, or when nothing is left to expand.
 
@@ -63,6 +64,9 @@ class SearchConfig:
     time_limit: float = 60.0  # wall-clock seconds per attempt
     step_timeout: float = 5.0  # seconds per prover call (backends whose step takes one)
     value_weight: float = 0.0  # 0: cumulative log-probability only
+    # weight of the cumulative log-probability in the priority (0 with a value weight:
+    # the value alone)
+    logprob_weight: float = 1.0
     # independent goals (Metamath): a new goal that a hypothesis of the theorem states is
     # closed by citing it, without spending an expansion
     close_by_hypothesis: bool = True
@@ -79,6 +83,10 @@ class SearchConfig:
             raise ValueError("expansions and candidates must be at least 1")
         if self.time_limit <= 0 or self.step_timeout <= 0:
             raise ValueError("time_limit and step_timeout must be positive")
+        if self.logprob_weight < 0 or self.value_weight < 0:
+            raise ValueError("logprob_weight and value_weight must not be negative")
+        if self.logprob_weight == 0 and self.value_weight == 0:
+            raise ValueError("a priority needs a log-probability or a value weight")
 
 
 @dataclass
@@ -144,7 +152,8 @@ class BestFirstSearch:
             scores = self._values([self.nodes[i].state for i in ids])
             self.policy_seconds += time.perf_counter() - started
             for i, value in zip(ids, scores):
-                self.nodes[i].score = self.nodes[i].logprob + self.config.value_weight * value
+                self.nodes[i].score = (self.config.logprob_weight * self.nodes[i].logprob
+                                       + self.config.value_weight * value)
         for i in ids:
             heapq.heappush(self.heap, (-self.nodes[i].score, i, i))
 

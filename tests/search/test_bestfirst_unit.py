@@ -155,6 +155,30 @@ def test_best_first_order_follows_cumulative_logprob():
     assert policy.asked[:3] == ["4", "3", "2"]
 
 
+class ValuedPolicy(ScriptedPolicy):
+    """A scripted policy whose value prefers small goals (higher is better)."""
+
+    def values(self, states) -> list[float]:
+        return [-float(state.goals[0].conclusion) for state in states]
+
+
+def test_the_value_alone_can_order_the_frontier():
+    # From 4, "dec" (likely) gives 3 at log-probability -0.1, "fib" (unlikely) gives 3 and
+    # 2 at -3.0. The log-probability, and the mixture (2: -3 - 2 < 3: -0.1 - 3), expand 3
+    # next; the value alone prefers the smaller goal 2, whatever its path.
+    def second(**weights) -> str:
+        policy = ValuedPolicy({"dec": -0.1, "fib": -3.0})
+        best_first_search(CountdownEnv(), "t4", policy,
+                          SearchConfig(expansions=2, candidates=2, close_in_one_step=False,
+                                       **weights))
+        assert policy.asked[0] == "4"
+        return policy.asked[1]
+
+    assert second() == "3"
+    assert second(value_weight=1.0) == "3"
+    assert second(value_weight=1.0, logprob_weight=0.0) == "2"
+
+
 def test_a_proof_the_checker_rejects_is_a_failure(monkeypatch):
     env = CountdownEnv()
     monkeypatch.setattr(env, "prove", lambda theorem, actions: Rejected("kernel says no"))
@@ -189,6 +213,10 @@ def test_config_rejects_nonsense():
         SearchConfig(expansions=0)
     with pytest.raises(ValueError):
         SearchConfig(time_limit=-1)
+    with pytest.raises(ValueError, match="needs a log-probability or a value"):
+        SearchConfig(logprob_weight=0.0)
+    with pytest.raises(ValueError, match="must not be negative"):
+        SearchConfig(value_weight=-1.0)
 
 
 def test_wilson_interval_known_values():

@@ -1,0 +1,422 @@
+"""Expert iteration: the policy and the value learn from their own search (GPT-f §4.7).
+
+Round ``r`` (1, 2, ...) with the model of round ``r - 1`` (round 0: the model the user
+trained on human proofs):
+
+1. **search** over the statement pool (a fixed, seeded sample of the train split, plus every
+   statement whose proof is ``?`` in the database) with the registry's ``model`` method: :func:`provergym.bench.runner.run_bench`, so every proof is
+   checked by our kernel and metamath-exe, and the phase resumes line by line;
+2. **collect**: the proof steps of each checked proof, read from the proof itself by the
+   corpus builder (:class:`corpora.metamath.StepExtractor`), so they have the corpus's
+   schema, with the shortest proof kept per statement over all rounds; and value targets
+   from every search tree, as GPT-f labelled them: the goals of a found proof are
+   provable (with their steps left), a goal the search expanded without proving is not
+   (``steps_left = -1``). Written as a Hugging Face dataset, the corpus's features plus
+   ``round``;
+3. **retrain** on the human corpus plus every round's data so far: re-fine-tuned from the
+   round-0 model (Polu et al. 2022, the default) or from scratch (GPT-f), chosen by
+   ``restart``;
+4. **evaluate** on a fixed sample of the valid split at a fixed budget: the pass rate with
+   its 95% CI, and the value's calibration (AUC and accuracy against majority) on the goals
+   of those held-out searches.
+
+Each phase leaves its result on disk before the next starts (``round-R/search``,
+``round-R/data``, ``round-R/model``, ``round-R/eval``, then ``round-R/summary.json``), so a
+killed run resumes where it stopped without losing a finished search or round.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from corpora.metamath import StepExtractor, corpus_name, features, splitter_for
+from provergym.bench.methods import BenchError, metamath_env
+from provergym.bench.runner import (
+    BenchConfig,
+    fixed_sample,
+    read_results,
+    run_bench,
+)
+from provergym.bench.summary import wilson_interval
+from provergym.paths import SET_MM
+from provergym.search.bestfirst import SearchConfig
+from provergym.search.result import PROVED, SearchResult
+
+ROUND_COLUMN = "round"
+NOT_PROVED = -1  # steps_left of a goal that a search expanded and did not prove
+RESTARTS = ("finetune", "scratch")
+
+
+@dataclass(frozen=True)
+class IterateConfig:
+    out_dir: str
+    model: str  # round 0: a run folder trained on human proofs (`provergym train`)
+    db: str = SET_MM
+    rounds: int = 1
+    pool: int = 1000  # statements of the train split searched each round (a fixed sample)
+    first: int = 0  # only statements among the database's first N $p (0: all)
+    valid: int = 200  # the fixed valid sample each round is evaluated on
+    budget: int = 16  # expansions per statement, search and evaluation alike
+    candidates: int = 8
+    time_limit: float = 30.0  # seconds per statement
+    train_steps: int = 500  # optimizer steps of each round's training
+    restart: str = "finetune"  # "finetune": from round 0's weights; "scratch": new weights
+    # the search's priority (SearchConfig): log-probability by default; a value weight
+    # mixes in the value, and logprob_weight 0 with it orders by the value alone
+    value_weight: float = 0.0
+    logprob_weight: float = 1.0
+    jobs: int = 1
+    seed: int = 0  # the pool's sample
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.restart not in RESTARTS:
+            raise BenchError(f"restart must be one of {', '.join(RESTARTS)}, "
+                             f"not {self.restart!r}")
+        if self.rounds < 1 or self.pool < 1 or self.valid < 1 or self.budget < 1:
+            raise BenchError("rounds, pool, valid and budget must be 1 or more")
+        if self.train_steps < 1:
+            raise BenchError("train_steps must be 1 or more")
+
+
+# -- statements ---------------------------------------------------------------------------------
+def _split_names(config: IterateConfig, split: str) -> list[str]:
+    """The split's $p labels (among the database's first N with ``first``), split as the
+    corpus builder splits them: set.mm by its committed manifest, another database by the
+    same seeded rule, so that no valid or test statement is ever searched for training."""
+    env = metamath_env(config.db)
+    theorems = env.db.theorems()
+    chosen = theorems[:config.first] if config.first else theorems
+    splitter = splitter_for(corpus_name(config.db))
+    return [s.label for s in chosen if splitter(s.label) == split]
+
+
+def problems(config: IterateConfig) -> list[str]:
+    """The database's statements whose own proof is incomplete (``?``): a benchmark's
+    problems, or work in progress. Every round searches them all: this is where new
+    knowledge enters. (A statement whose complete proof cites one is not among them.)"""
+    db = metamath_env(config.db).db
+    return [s.label for s in db.theorems() if not (s.proof or "").strip() or "?" in s.proof]
+
+
+def pool_statements(config: IterateConfig) -> list[str]:
+    """A fixed sample of the train split's statements with a proof, then every problem."""
+    unproved = metamath_env(config.db).unproved
+    names = [n for n in _split_names(config, "train") if n not in unproved]
+    extra = problems(config)
+    if not names and not extra:
+        raise BenchError(f"{config.db}: no train-split statement to search (with --first "
+                         f"{config.first})")
+    return fixed_sample(names, config.pool, seed=config.seed) + extra
+
+
+def valid_statements(config: IterateConfig) -> list[str]:
+    unproved = metamath_env(config.db).unproved
+    names = [n for n in _split_names(config, "valid") if n not in unproved]
+    if not names:
+        raise BenchError(f"{config.db}: no valid-split statement to evaluate on")
+    return fixed_sample(names, config.valid)
+
+
+# -- collect --------------------------------------------------------------------------------------
+def proof_length(result: dict[str, Any]) -> int:
+    return len((result.get("proof") or "").split())
+
+
+def _theorem_hypotheses(db: Any, label: str) -> list[str]:
+    statement = db.statements[label]
+    scope = statement.scope.hypotheses if statement.scope else ()
+    return [db.statements[h].expression() for h in scope if db.statements[h].kind == "e"]
+
+
+def value_goals(result: SearchResult) -> tuple[list[str], list[str]]:
+    """(provable, not proved) goals of one search tree, as GPT-f labelled them: a proved
+    node is provable; an expanded node that was not proved is a negative. Text cut at the
+    tree's length limit is left out (it is not the goal)."""
+    limit = SearchConfig().max_text
+    provable, negative = [], []
+    for node in result.tree:
+        if len(node.text) >= limit:
+            continue
+        if node.proved:
+            provable.append(node.text)
+        elif node.expanded:
+            negative.append(node.text)
+    return provable, negative
+
+
+def collect_round(db_path: str, lines: Iterable[dict[str, Any]], round_number: int,
+                  best: dict[str, int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The records of one round's search lines: the proof steps of every checked proof that
+    is new or shorter than the best so far (``best``: statement -> proof length, updated),
+    and one value record per goal a search expanded without proving. Returns the records
+    and counts."""
+    env = metamath_env(db_path)
+    db = env.db
+    extractor = StepExtractor(db, env.grammar)
+    records: list[dict[str, Any]] = []
+    counts = {"searched": 0, "proved": 0, "new": 0, "shorter": 0, "proof_steps": 0,
+              "negatives": 0}
+    seen_negatives: set[tuple[str, str]] = set()
+    for line in lines:
+        result = SearchResult.from_json(line["result"])
+        counts["searched"] += 1
+        theorem = result.theorem
+        if result.status == PROVED and result.proof:
+            counts["proved"] += 1
+            length = len(result.proof.split())
+            before = best.get(theorem)
+            if before is None or length < before:
+                counts["new" if before is None else "shorter"] += 1
+                best[theorem] = length
+                statement = replace(db.statements[theorem], proof=result.proof)
+                steps = extractor.records(statement)
+                records.extend({**record, ROUND_COLUMN: round_number} for record in steps)
+                counts["proof_steps"] += len(steps)
+        _, negatives = value_goals(result)
+        hypotheses = None
+        for goal in negatives:
+            if (theorem, goal) in seen_negatives:
+                continue
+            seen_negatives.add((theorem, goal))
+            if hypotheses is None:
+                hypotheses = _theorem_hypotheses(db, theorem)
+            records.append({"theorem": theorem, "goal": goal, "goal_tree": "",
+                            "hypotheses": hypotheses, "label": "", "substitution": [],
+                            "action": "", "step": "", "steps_left": NOT_PROVED, "depth": 0,
+                            ROUND_COLUMN: round_number})
+            counts["negatives"] += 1
+    return records, counts
+
+
+def round_features():
+    from datasets import Value
+
+    found = features()
+    found[ROUND_COLUMN] = Value("int32")
+    return found
+
+
+def save_round_data(records: Sequence[dict[str, Any]], out: Path) -> None:
+    """The round's records as a DatasetDict (one ``train`` split), written atomically."""
+    from datasets import Dataset, DatasetDict
+
+    tmp = out.with_name(out.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    data = Dataset.from_list(list(records), features=round_features())
+    DatasetDict(train=data).save_to_disk(str(tmp))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+
+
+# -- the loop -------------------------------------------------------------------------------------
+def _bench(config: IterateConfig, model: str, theorems: Sequence[str], out: Path,
+           train: tuple[str, ...]) -> list[dict[str, Any]]:
+    bench = BenchConfig(
+        backend="metamath", methods=("model",), theorems=tuple(theorems), out_dir=str(out),
+        db=config.db, train_theorems=train, model=model,
+        search=SearchConfig(expansions=config.budget, candidates=config.candidates,
+                            time_limit=config.time_limit, value_weight=config.value_weight,
+                            logprob_weight=config.logprob_weight),
+        jobs=config.jobs, progress=config.progress, keep_all_trees=True)
+    run_bench(bench)
+    return [line for line in read_results(out) if line["method"] == "model"]
+
+
+def _base_train_config(model: str) -> dict[str, Any]:
+    path = Path(model) / "train_config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise BenchError(f"{model}: not a trained run folder ({path}: {error})") from None
+
+
+def _train_round(config: IterateConfig, out: Path, data_dirs: Sequence[Path]) -> None:
+    from agents.train import latest_checkpoint, resolve_config, train
+
+    base = _base_train_config(config.model)
+    overrides = {key: value for key, value in base.items()
+                 if key not in ("task", "size", "out_dir", "steps", "eval_every",
+                                "save_every", "warmup_steps", "extra_data", "init_from")}
+    steps = config.train_steps
+    overrides.update({"out_dir": str(out), "steps": steps, "progress": config.progress,
+                      "extra_data": tuple(str(d) for d in data_dirs),
+                      "eval_every": max(1, steps // 2), "save_every": max(1, steps // 4),
+                      "warmup_steps": min(base.get("warmup_steps", 20), max(1, steps // 10)),
+                      "init_from": config.model if config.restart == "finetune" else ""})
+    train_config = resolve_config(base.get("task", "metamath"), base.get("size", "tiny"),
+                                  overrides)
+    pointer = _read_json(out / "checkpoints" / "latest.json")
+    if pointer is not None and int(pointer.get("step", 0)) >= steps:
+        return  # trained already (a resumed round)
+    train(train_config, resume=latest_checkpoint(out) is not None)
+
+
+def evaluate_round(config: IterateConfig, model: str, out: Path,
+                   train: tuple[str, ...]) -> dict[str, Any]:
+    """The valid sample's pass rate (95% CI) and the value's calibration on the goals of
+    those held-out searches."""
+    from agents.evaluate import value_calibration
+    from agents.policy import Policy
+
+    lines = _bench(config, model, valid_statements(config), out, train)
+    proved = sum(line["result"]["status"] == PROVED for line in lines)
+    low, high = wilson_interval(proved, len(lines))
+    goals: list[str] = []
+    labels: list[int] = []
+    db = metamath_env(config.db).db
+    for line in lines:
+        result = SearchResult.from_json(line["result"])
+        provable, negative = value_goals(result)
+        hypotheses = _theorem_hypotheses(db, result.theorem)
+        for text, label in [(g, 1) for g in provable] + [(g, 0) for g in negative]:
+            goals.append(_goal_text(text, hypotheses))
+            labels.append(label)
+    calibration: dict[str, Any] = {"n": len(goals)}
+    policy = Policy.load(model)
+    if goals and policy.has_provable:
+        calibration = value_calibration(policy, goals, labels)
+    return {"valid_proved": proved, "valid_attempted": len(lines),
+            "valid_rate": proved / max(1, len(lines)), "valid_ci": [low, high],
+            "value": calibration}
+
+
+def _goal_text(goal: str, hypotheses: Sequence[str]) -> str:
+    from provergym.tensorize import metamath_goal_text
+
+    return metamath_goal_text(goal, hypotheses)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def _check_same_config(out: Path, config: IterateConfig) -> None:
+    recorded = {k: v for k, v in asdict(config).items() if k not in ("jobs", "progress",
+                                                                       "rounds")}
+    path = out / "config.json"
+    old = _read_json(path)
+    if old is not None:
+        old = {k: v for k, v in old.items() if k not in ("jobs", "progress", "rounds")}
+        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in recorded.items()
+                   if old.get(k) != v]
+        if changed:
+            raise BenchError(f"{out} holds rounds made with other settings "
+                             f"({'; '.join(changed)}): give another --out")
+    _write_json(path, asdict(config))
+
+
+def iterate(config: IterateConfig) -> list[dict[str, Any]]:
+    """Run the rounds not done yet; returns one summary per round (round 0 included)."""
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_same_config(out, config)
+    _base_train_config(config.model)  # a clear error now, not after the first search
+    train = tuple(_split_names(replace(config, first=0), "train"))
+    pool = pool_statements(config)
+    summaries: list[dict[str, Any]] = []
+
+    zero = out / "round-0"
+    zero.mkdir(exist_ok=True)
+    summary = _read_json(zero / "summary.json")
+    if summary is None:
+        started = time.perf_counter()
+        summary = {"round": 0, "model": config.model,
+                   **evaluate_round(config, config.model, zero / "eval", train),
+                   "seconds": {"eval": round(time.perf_counter() - started, 1)}}
+        _write_json(zero / "summary.json", summary)
+    summaries.append(summary)
+    _print_row(summary, header=True)
+
+    best: dict[str, int] = {}
+    data_dirs: list[Path] = []
+    model = config.model
+    for number in range(1, config.rounds + 1):
+        folder = out / f"round-{number}"
+        folder.mkdir(exist_ok=True)
+        summary = _read_json(folder / "summary.json")
+        data = folder / "data"
+        if summary is not None:  # finished earlier: replay its bookkeeping only
+            best.update(summary["best"])
+            data_dirs.append(data)
+            model = str(folder / "model")
+            summaries.append(summary)
+            _print_row(summary)
+            continue
+        seconds: dict[str, float] = {}
+        started = time.perf_counter()
+        lines = _bench(config, model, pool, folder / "search", train)
+        seconds["search"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        before = dict(best)
+        records, counts = collect_round(config.db, lines, number, best)
+        save_round_data(records, data)
+        data_dirs.append(data)
+        seconds["collect"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        _train_round(config, folder / "model", data_dirs)
+        model = str(folder / "model")
+        seconds["train"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        evaluation = evaluate_round(config, model, folder / "eval", train)
+        seconds["eval"] = round(time.perf_counter() - started, 1)
+        summary = {"round": number, "model": model, "pool": len(pool), **counts,
+                   "new_statements": len(set(best) - set(before)), **evaluation,
+                   "seconds": seconds, "best": {k: best[k] for k in best if k not in before
+                                                or best[k] != before[k]}}
+        _write_json(folder / "summary.json", summary)
+        summaries.append(summary)
+        _print_row(summary)
+    _write_table(out, summaries)
+    return summaries
+
+
+def _row(summary: dict[str, Any]) -> str:
+    low, high = summary["valid_ci"]
+    value = summary.get("value") or {}
+    auc = f"{value['auc']:.3f}" if "auc" in value else "-"
+    accuracy = (f"{value['accuracy']:.3f} vs {value['majority']:.3f}"
+                if "accuracy" in value else "-")
+    proved = (f"{summary['proved']}/{summary['searched']}" if "searched" in summary else "-")
+    seconds = summary.get("seconds", {})
+    times = " ".join(f"{k} {v:.0f}s" for k, v in seconds.items())
+    return (f"| {summary['round']} | {proved} | {summary.get('new_statements', '-')} | "
+            f"{summary['valid_proved']}/{summary['valid_attempted']} "
+            f"({100 * summary['valid_rate']:.1f}%, CI {100 * low:.1f}-{100 * high:.1f}%) | "
+            f"{auc} | {accuracy} ({value.get('n', 0)} goals) | {times} |")
+
+
+HEADER = ("| round | pool proved | new | valid pass rate (95% CI) | value AUC | "
+          "value accuracy vs majority | wall time |\n|---|---|---|---|---|---|---|")
+
+
+def _print_row(summary: dict[str, Any], header: bool = False) -> None:
+    if header:
+        print(HEADER)
+    print(_row(summary), flush=True)
+
+
+def _write_table(out: Path, summaries: Sequence[dict[str, Any]]) -> None:
+    text = HEADER + "\n" + "\n".join(_row(s) for s in summaries) + "\n"
+    (out / "table.md").write_text(text)
+    with open(out / "rounds.jsonl", "w") as sink:
+        for summary in summaries:
+            sink.write(json.dumps({k: v for k, v in summary.items() if k != "best"}) + "\n")
