@@ -219,14 +219,24 @@ def save_round_data(records: Sequence[dict[str, Any]], out: Path) -> None:
 
 
 # -- the loop -------------------------------------------------------------------------------------
-def _bench(config: IterateConfig, model: str, theorems: Sequence[str], out: Path,
-           train: tuple[str, ...]) -> list[dict[str, Any]]:
+def search_config(config: IterateConfig, **priority: float) -> SearchConfig:
+    """The rounds' search settings; ``priority`` overrides ``value_weight`` and
+    ``logprob_weight`` (benchmarks/iterate_priority.py)."""
+    return SearchConfig(expansions=config.budget, candidates=config.candidates,
+                        time_limit=config.time_limit,
+                        value_weight=priority.get("value_weight", config.value_weight),
+                        logprob_weight=priority.get("logprob_weight", config.logprob_weight))
+
+
+def bench_round(config: IterateConfig, model: str, theorems: Sequence[str], out: Path,
+                train: tuple[str, ...], search: SearchConfig | None = None
+                ) -> list[dict[str, Any]]:
+    """Search ``theorems`` with ``model`` (the registry's ``model`` method), every proof
+    checked, every tree kept; resumes in ``out``. Returns the result lines."""
     bench = BenchConfig(
         backend="metamath", methods=("model",), theorems=tuple(theorems), out_dir=str(out),
         db=config.db, train_theorems=train, model=model,
-        search=SearchConfig(expansions=config.budget, candidates=config.candidates,
-                            time_limit=config.time_limit, value_weight=config.value_weight,
-                            logprob_weight=config.logprob_weight),
+        search=search or search_config(config),
         jobs=config.jobs, progress=config.progress, keep_all_trees=True)
     run_bench(bench)
     return [line for line in read_results(out) if line["method"] == "model"]
@@ -268,7 +278,7 @@ def evaluate_round(config: IterateConfig, model: str, out: Path,
     from agents.evaluate import value_calibration
     from agents.policy import Policy
 
-    lines = _bench(config, model, valid_statements(config), out, train)
+    lines = bench_round(config, model, valid_statements(config), out, train)
     proved = sum(line["result"]["status"] == PROVED for line in lines)
     low, high = wilson_interval(proved, len(lines))
     goals: list[str] = []
@@ -363,7 +373,7 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
             continue
         seconds: dict[str, float] = {}
         started = time.perf_counter()
-        lines = _bench(config, model, pool, folder / "search", train)
+        lines = bench_round(config, model, pool, folder / "search", train)
         seconds["search"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
         before = dict(best)

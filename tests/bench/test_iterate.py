@@ -69,6 +69,13 @@ def test_one_round_turns_found_proofs_into_training_data(round_zero):
     trained = json.loads((out / "round-1" / "model" / "train_config.json").read_text())
     assert str(out / "round-1" / "data") in trained["extra_data"]
     assert trained["init_from"] == str(run)
+    # ... and trained on them: every found step gives a PROOFSTEP and a VALUE sequence,
+    # every negative a VALUE sequence, on top of round 0's
+    from agents.train import read_log
+
+    before = read_log(run, "start")[0]["train_sequences"]
+    after = read_log(out / "round-1" / "model", "start")[0]["train_sequences"]
+    assert after == before + 2 * len(steps) + len(negatives)
     assert (out / "table.md").read_text().count("\n| ") >= 2
 
     # resuming a finished run does nothing again
