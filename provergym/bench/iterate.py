@@ -17,8 +17,8 @@ trained on human proofs):
    round-0 model (Polu et al. 2022, the default) or from scratch (GPT-f), chosen by
    ``restart``;
 4. **evaluate** on a fixed sample of the valid split at a fixed budget: the pass rate with
-   its 95% CI, and the value's calibration (AUC and accuracy against majority) on the goals
-   of those held-out searches.
+   its 95% CI, and the value's calibration (AUC and accuracy against majority) on held-out
+   search goals: those of round 0's valid searches, one fixed set for every round.
 
 Each phase leaves its result on disk before the next starts (``round-R/search``,
 ``round-R/data``, ``round-R/model``, ``round-R/eval``, then ``round-R/summary.json``), so a
@@ -271,19 +271,12 @@ def _train_round(config: IterateConfig, out: Path, data_dirs: Sequence[Path]) ->
     train(train_config, resume=latest_checkpoint(out) is not None)
 
 
-def evaluate_round(config: IterateConfig, model: str, out: Path,
-                   train: tuple[str, ...]) -> dict[str, Any]:
-    """The valid sample's pass rate (95% CI) and the value's calibration on the goals of
-    those held-out searches."""
-    from agents.evaluate import value_calibration
-    from agents.policy import Policy
-
-    lines = bench_round(config, model, valid_statements(config), out, train)
-    proved = sum(line["result"]["status"] == PROVED for line in lines)
-    low, high = wilson_interval(proved, len(lines))
+def held_out_goals(db_path: str, lines: Iterable[dict[str, Any]]) -> tuple[list[str], list[int]]:
+    """The goals of held-out search trees as the model reads them, labelled as GPT-f
+    labelled them: 1 for a proved goal, 0 for one expanded and not proved."""
+    db = metamath_env(db_path).db
     goals: list[str] = []
     labels: list[int] = []
-    db = metamath_env(config.db).db
     for line in lines:
         result = SearchResult.from_json(line["result"])
         provable, negative = value_goals(result)
@@ -291,6 +284,21 @@ def evaluate_round(config: IterateConfig, model: str, out: Path,
         for text, label in [(g, 1) for g in provable] + [(g, 0) for g in negative]:
             goals.append(_goal_text(text, hypotheses))
             labels.append(label)
+    return goals, labels
+
+
+def evaluate_round(config: IterateConfig, model: str, out: Path, train: tuple[str, ...],
+                   value_lines: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The valid sample's pass rate (95% CI), and the value's calibration on held-out search
+    goals: those of ``value_lines`` (the run's round-0 valid searches, one fixed set for
+    every round, so that the rounds compare), else of this evaluation's own searches."""
+    from agents.evaluate import value_calibration
+    from agents.policy import Policy
+
+    lines = bench_round(config, model, valid_statements(config), out, train)
+    proved = sum(line["result"]["status"] == PROVED for line in lines)
+    low, high = wilson_interval(proved, len(lines))
+    goals, labels = held_out_goals(config.db, lines if value_lines is None else value_lines)
     calibration: dict[str, Any] = {"n": len(goals)}
     policy = Policy.load(model)
     if goals and policy.has_provable:
@@ -386,7 +394,8 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
         model = str(folder / "model")
         seconds["train"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
-        evaluation = evaluate_round(config, model, folder / "eval", train)
+        evaluation = evaluate_round(config, model, folder / "eval", train,
+                                    read_results(zero / "eval"))
         seconds["eval"] = round(time.perf_counter() - started, 1)
         summary = {"round": number, "model": model, "pool": len(pool), **counts,
                    "new_statements": len(set(best) - set(before)), **evaluation,
