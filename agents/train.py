@@ -47,6 +47,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -502,13 +503,37 @@ def lr_lambda(config: TrainConfig):
 # ----------------------------------------------------------------------- checkpoints
 
 
+def _complete(checkpoint: Path) -> bool:
+    """A checkpoint folder that resuming and inference can both read."""
+    return ((checkpoint / "meta.json").is_file()
+            and (checkpoint / "hf" / "provergym.json").is_file())
+
+
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
-    pointer = Path(out_dir) / "checkpoints" / "latest.json"
-    if not pointer.is_file():
+    """The checkpoint that ``checkpoints/latest.json`` names. When that file is missing,
+    unreadable, or names a checkpoint that is gone or incomplete, the newest complete
+    ``step-NNNNNNNN`` folder instead, said on stderr; None when there is none."""
+    root = Path(out_dir) / "checkpoints"
+    pointer = root / "latest.json"
+    try:
+        name = json.loads(pointer.read_text(encoding="utf-8"))["name"]
+        problem = "" if _complete(root / name) else f"names {name}, which is gone or incomplete"
+    except FileNotFoundError:
+        problem = "is missing"
+    except (OSError, ValueError, TypeError, KeyError) as error:  # not text, JSON or a name
+        problem = f"is unreadable ({type(error).__name__}: {error})"
+    if not problem:
+        return root / name
+    steps = sorted(root.glob("step-*")) if root.is_dir() else []
+    complete = [path for path in steps if _complete(path)]
+    if not complete:
+        if pointer.exists():
+            print(f"warning: {pointer} {problem}, and {root} holds no complete checkpoint",
+                  file=sys.stderr)
         return None
-    name = json.loads(pointer.read_text())["name"]
-    path = pointer.parent / name
-    return path if path.is_dir() else None
+    print(f"warning: {pointer} {problem}; using the newest complete checkpoint, "
+          f"{complete[-1]}", file=sys.stderr)
+    return complete[-1]
 
 
 def resolve_model_dir(path: str | Path) -> Path:

@@ -195,9 +195,13 @@ def _off_or_more(text: str) -> int:
 
 def _read_names(path: str) -> list[str]:
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise UserError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        line = error.object.count(b"\n", 0, error.start) + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text (expected theorem names, one a "
+                        "line)") from None
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 

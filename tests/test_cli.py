@@ -7,6 +7,7 @@ check that ran and failed with exit 1, and never a traceback. The end-to-end cal
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -255,3 +256,102 @@ def test_our_cli_modules_import_nothing_heavy() -> None:
                                                 "provergym.metamath.commands",
                                                 "provergym.coq.cli"}}
     assert not heavy, heavy
+
+
+# -- provergym export, bench: the files they read --------------------------------------------
+TH1_PROOF = ("tt tze tpl tt weq tt tt weq tt a2 tt tze tpl tt weq tt tze tpl tt weq tt tt weq "
+             "wim tt a2 tt tze tpl tt tt a1 mp mp")
+
+
+def result_line(method: str, proof: object = TH1_PROOF, theorem: str = "th1") -> str:
+    return json.dumps({"method": method, "theorem": theorem,
+                       "result": {"status": "proved", "proof": proof}}) + "\n"
+
+
+def export(capsys, results: Path, out: Path) -> Run:
+    code = cli.main(["export", "--results", str(results), "--out", str(out),
+                     "--db", str(DEMO0)])
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+def test_export_reads_the_results_file_it_is_given(tmp_path: Path, capsys) -> None:
+    (tmp_path / "results.jsonl").write_text(result_line("frequency", "tt tt weq"))
+    other = tmp_path / "other.jsonl"
+    other.write_text(result_line("uniform"))
+    run = export(capsys, other, tmp_path / "out")
+    assert run.code == 0, run.err
+    exported = json.loads((tmp_path / "out" / "exported.json").read_text())
+    assert exported["theorems"] == {"th1": "uniform"} and exported["metamath_ok"]
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("[1, 2]\n", "a JSON list, not an object"),
+    ('{"method": "uniform", "theorem": "th1"}\n', "no 'result' object"),
+    ('{"method": "uniform", "theorem": "th1", "result": "proved"}\n', "no 'result' object"),
+    (result_line("uniform", proof=["tt", "a1"]), "its proof is not a string"),
+    ('{"method": "uniform", "theo\n', "not a JSON line"),
+])
+def test_export_names_the_line_that_is_not_a_result(tmp_path: Path, capsys, line: str,
+                                                    problem: str) -> None:
+    results = tmp_path / "results.jsonl"
+    results.write_text(result_line("uniform") + line + result_line("frequency"))
+    run = export(capsys, results, tmp_path / "out")
+    assert run.code == 2
+    assert run.err.startswith(f"provergym: error: {results}:2: "), run.err
+    assert problem in run.err
+    results.write_text(result_line("uniform") + line)  # a complete last line: the same
+    assert export(capsys, results, tmp_path / "out").code == 2
+
+
+def test_export_skips_a_last_line_cut_off_and_says_so(tmp_path: Path, capsys) -> None:
+    results = tmp_path / "results.jsonl"
+    results.write_text(result_line("uniform")[:30])
+    run = export(capsys, results, tmp_path / "out")
+    assert run.code == 0, run.err
+    assert "no proved theorem to export" in run.out
+    assert f"{results}:1: skipped the last line, cut off" in run.err
+    # one that ends inside a character, after complete lines
+    results.write_bytes(result_line("uniform").encode()
+                        + result_line("uniform", theorem="th1é").encode()[:-5])
+    run = export(capsys, results, tmp_path / "out")
+    assert run.code == 0, run.err
+    assert f"{results}:2: skipped the last line" in run.err
+
+
+def test_export_binary_results_or_config_is_an_error_naming_the_file(tmp_path: Path,
+                                                                      capsys) -> None:
+    results = tmp_path / "results.jsonl"
+    results.write_bytes(result_line("uniform").encode() + b"\x89PNG\r\n\x1a\n\xff\xfe\x00\n")
+    run = export(capsys, results, tmp_path / "out")
+    assert (run.code, run.err.splitlines()) == (2, [
+        f"provergym: error: {results}:2: not UTF-8 text (is it a results.jsonl written by "
+        "provergym bench?)"])
+    results.write_text(result_line("uniform"))
+    config = tmp_path / "config.json"
+    for text in (b"\xff\xfe{", b'{"backend": "metam', b'["metamath"]'):
+        config.write_bytes(text)
+        run = export(capsys, results, tmp_path / "out")
+        assert run.code == 2
+        assert run.err.startswith(f"provergym: error: {config}: not a readable bench "
+                                  "config ("), run.err
+
+
+@pytest.fixture()
+def sigterm_restored():
+    import signal
+
+    handler = signal.getsignal(signal.SIGTERM)  # the bench command installs its own
+    yield
+    signal.signal(signal.SIGTERM, handler)
+
+
+def test_bench_binary_theorems_file_is_an_error_naming_the_line(tmp_path: Path, capsys,
+                                                                 sigterm_restored) -> None:
+    names = tmp_path / "names.txt"
+    names.write_bytes(b"th1\n# comment\n\x89\xff\n")
+    code = cli.main(["bench", "--theorems", str(names), "--db", str(DEMO0),
+                     "--out", str(tmp_path / "out"), "--no-progress"])
+    assert code == 2
+    assert capsys.readouterr().err == (f"provergym: error: {names}:3: not UTF-8 text "
+                                       "(expected theorem names, one a line)\n")

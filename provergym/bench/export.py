@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from provergym.bench.runner import read_results
+from provergym.bench.runner import read_results_file
 from provergym.errors import CheckFailed, UserError
 
 # theorem -> sentences its proof needs before the statement (CoqHammer's import)
@@ -32,7 +32,7 @@ def _proved(results_path: Path, method: str | None) -> tuple[dict[str, str], dic
     proofs: dict[str, str] = {}
     owner: dict[str, str] = {}
     _PREAMBLES.clear()
-    for line in read_results(results_path.parent):
+    for line in read_results_file(results_path):
         result = line["result"]
         if result["status"] != "proved" or (method and line["method"] != method):
             continue
@@ -43,14 +43,30 @@ def _proved(results_path: Path, method: str | None) -> tuple[dict[str, str], dic
     return proofs, owner
 
 
+def _read_config(path: Path) -> dict:
+    """The run's settings, from the ``config.json`` beside its results ({} without one)."""
+    if not path.exists():
+        return {}
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        problem = "" if isinstance(config, dict) else "not a JSON object"
+    except OSError as error:
+        problem = error.strerror
+    except ValueError as error:  # not text, or not JSON
+        problem = str(error)
+    if problem:
+        raise ExportFailed(f"{path}: not a readable bench config ({problem}); fix or delete "
+                           "it (without it, the export takes a Metamath run and needs --db)")
+    return config
+
+
 def export_results(results: str | Path, out: str | Path, db: str | None = None,
                    method: str | None = None) -> str:
     """Write and check the export; returns a one-paragraph account, raises on rejection."""
     results = Path(results)
     if not results.is_file():
         raise ExportFailed(f"{results}: no such results file")
-    config_path = results.parent / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.exists() else {}
+    config = _read_config(results.parent / "config.json")
     backend = config.get("backend", "metamath")
     proofs, owner = _proved(results, method)
     out = Path(out)

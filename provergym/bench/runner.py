@@ -19,6 +19,7 @@ a ``check_failed`` result, never a success. ``summary.json`` holds the pass rate
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
@@ -150,17 +151,80 @@ def fixed_sample(names: Iterable[str], limit: int | None, seed: int = 0) -> list
 
 # -- results file ------------------------------------------------------------------------------
 def read_results(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every complete line of ``results.jsonl`` (a line cut off by a kill is skipped)."""
+    """The lines of ``out_dir``'s ``results.jsonl`` (none without one): see
+    :func:`read_results_file`."""
     path = Path(out_dir) / RESULTS
-    if not path.exists():
-        return []
+    return read_results_file(path) if path.exists() else []
+
+
+def read_results_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every line of a results file. The last line, when a kill cut it off (no newline
+    after it), is skipped with a warning; any other line that is not one result is a
+    :class:`BenchError` naming the file and the line."""
+    path = Path(path)
+    try:
+        rows = path.read_bytes().split(b"\n")
+    except OSError as error:
+        raise BenchError(f"cannot read {path}: {error.strerror}") from None
     lines = []
-    for line in path.read_text().splitlines():
+    for number, row in enumerate(rows, 1):
+        unfinished = number == len(rows)  # no newline after it: maybe cut off by a kill
         try:
-            lines.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+            # a line cut off by a kill may end inside a character
+            text = codecs.getincrementaldecoder("utf-8")().decode(row, final=not unfinished)
+            if not text.strip():
+                continue
+            line = json.loads(text)
+        except UnicodeDecodeError:
+            raise BenchError(f"{path}:{number}: not UTF-8 text (is it a results.jsonl "
+                             "written by provergym bench?)") from None
+        except json.JSONDecodeError as error:
+            if unfinished and text.startswith("{"):
+                _warn(f"{path}:{number}: skipped the last line, cut off before its end "
+                      "(by a kill?)")
+                continue
+            raise BenchError(f"{path}:{number}: not a JSON line ({error.msg} at column "
+                             f"{error.colno}); fix or delete that line") from None
+        problem = _not_a_result(line)
+        if problem:
+            raise BenchError(f"{path}:{number}: not a result line: {problem}; fix or "
+                             "delete that line")
+        lines.append(line)
     return lines
+
+
+def _not_a_result(line: Any) -> str:
+    """What keeps a parsed line from being one result line ("" when nothing does)."""
+    if not isinstance(line, dict):
+        return f"a JSON {type(line).__name__}, not an object"
+    for key in ("method", "theorem"):
+        if not isinstance(line.get(key), str):
+            return f"no {key!r} string"
+    result = line.get("result")
+    if not isinstance(result, dict):
+        return "no 'result' object"
+    if not isinstance(result.get("status"), str):
+        return "its result has no 'status' string"
+    if result.get("proof") is not None and not isinstance(result["proof"], str):
+        return "its proof is not a string"
+    return ""
+
+
+def _end_last_line(path: Path) -> None:
+    """Make the file end with a newline before lines are appended, so that none is glued
+    onto its last line: a last line that a kill cut off is removed (reading skipped it),
+    a complete one is ended."""
+    data = path.read_bytes() if path.exists() else b""
+    if data and not data.endswith(b"\n"):
+        end = data.rfind(b"\n") + 1
+        try:
+            json.loads(data[end:])
+        except ValueError:
+            with open(path, "r+b") as handle:
+                handle.truncate(end)
+        else:
+            with open(path, "ab") as handle:
+                handle.write(b"\n")
 
 
 def _write_results_atomic(out_dir: Path, lines: Sequence[dict[str, Any]]) -> None:
@@ -318,6 +382,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     if done:
         _check_same_settings(out_dir, recorded)
     (out_dir / "config.json").write_text(json.dumps(recorded, indent=1, default=str))
+    _end_last_line(out_dir / RESULTS)
     with open(out_dir / RESULTS, "a") as sink:
         for method in config.methods:
             todo = [t for t in config.theorems if (method, t) not in done]
@@ -362,9 +427,16 @@ _ONLY = {"metamath": ("db", "context_terms", "retrieved_steps", "lemmas",
 def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:
     path = out_dir / "config.json"
     try:
-        old = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return  # results without a readable config: nothing to compare against
+        old = json.loads(path.read_text(encoding="utf-8"))
+        problem = "" if isinstance(old, dict) else "not a JSON object"
+    except FileNotFoundError:
+        return  # results without a config: nothing to compare against
+    except (OSError, ValueError) as error:  # unreadable, not text, or not JSON
+        problem = str(error)
+    if problem:  # nothing to compare against either; say so before it is replaced
+        _warn(f"{path}: not a readable bench config ({problem}); the settings of the "
+              "results beside it are not compared")
+        return
     new = json.loads(json.dumps(recorded, default=str))
     new.update(_REMOVED)
     for settings in (old.get("search"), new.get("search")):
