@@ -265,10 +265,11 @@ def _train_round(config: IterateConfig, out: Path, data_dirs: Sequence[Path]) ->
                       "init_from": config.model if config.restart == "finetune" else ""})
     train_config = resolve_config(base.get("task", "metamath"), base.get("size", "tiny"),
                                   overrides)
-    pointer = _read_json(out / "checkpoints" / "latest.json")
-    if pointer is not None and int(pointer.get("step", 0)) >= steps:
+    checkpoint = latest_checkpoint(out)  # the newest intact one, if latest.json is broken
+    meta = _read_json(checkpoint / "meta.json") if checkpoint is not None else None
+    if meta is not None and int(meta.get("step", 0)) >= steps:
         return  # trained already (a resumed round)
-    train(train_config, resume=latest_checkpoint(out) is not None)
+    train(train_config, resume=checkpoint is not None)
 
 
 def held_out_goals(db_path: str, lines: Iterable[dict[str, Any]]) -> tuple[list[str], list[int]]:
