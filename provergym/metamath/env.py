@@ -32,8 +32,11 @@ from provergym.metamath.grammar import Grammar, GrammarError, Node
 from provergym.metamath.kernel import Kernel, ProofError
 from provergym.metamath.prooftree import unproved_theorems
 
-ACTION_RE = re.compile(r"\s*([A-Za-z0-9._-]+)\s*((?:\{\{.*?\}\}\s*)*)\Z", re.S)
-SUBST_RE = re.compile(r"\{\{\s*(\S+)\s*:(.*?)\}\}", re.S)
+# The pieces of an action's text, each one run of one kind of character: parse_action
+# scans with them left to right, so no pattern backtracks over another's match.
+_SPACE = re.compile(r"\s*")
+_LABEL = re.compile(r"[A-Za-z0-9._-]+")
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -52,17 +55,64 @@ class Action:
 
 def parse_action(text: str) -> Action:
     """``"ax-mp {{ ph : ( ps -> ch ) }} {{ ps : ps }}"`` -> :class:`Action`. Raises
-    ``ValueError`` with the reason for anything else."""
-    match = ACTION_RE.match(text)
-    if match is None:
+    ``ValueError`` with the reason for anything else.
+
+    One scan, left to right, in time linear in the text (a regex with a lazy ``.*?``
+    inside a repeated group took seconds to reject 24 groups and a stray word, and
+    doubled with each group). Inside ``{{ ... }}`` the variable is the longest start of
+    the first word that a ``:`` follows (``{{ ph:( ps ) }}`` binds ``ph``), and the
+    expression runs to the first ``}}`` after that ``:``, with its whitespace normalised."""
+    if not isinstance(text, str):  # (bytes would make the patterns raise TypeError)
+        raise ValueError(f"an action must be a str, not {type(text).__name__}")
+    label = _LABEL.match(text, _SPACE.match(text).end())
+    start = _SPACE.match(text, label.end()).end() if label is not None else 0
+    end = len(text.rstrip())
+    # After the label: nothing, or text from a "{{" to a "}}" (checked group by group below).
+    if label is None or (start < end and not (text.startswith("{{", start)
+                                              and text.endswith("}}", start + 2, end))):
         raise ValueError(f"not an action (want 'label {{{{ var : expr }}}} ...'): {text[:80]!r}")
     substitution = []
-    rest = match.group(2)
-    for var, expr in SUBST_RE.findall(rest):
-        substitution.append((var, " ".join(expr.split())))
-    if len(SUBST_RE.sub("", rest).split()) != 0:
-        raise ValueError(f"malformed substitution in {text[:80]!r}")
-    return Action(match.group(1), tuple(substitution))
+    last_close = text.rfind("}}", start)  # every expression ends at a "}}" before this one
+    position = start
+    while position < end:
+        if not text.startswith("{{", position):
+            raise ValueError(f"malformed substitution in {text[:80]!r}")
+        word = _WORD.match(text, _SPACE.match(text, position + 2).end())
+        if word is None:
+            raise ValueError(f"malformed substitution in {text[:80]!r}")
+        after = _SPACE.match(text, word.end()).end()
+        if text.startswith(":", after) and after < last_close:  # "{{ ph : ..."
+            var, colon = word.group(), after
+        else:  # "{{ ph:..." (the last ":" inside the word that a "}}" still follows)
+            colon = text.rfind(":", word.start() + 1, min(word.end(), last_close))
+            if colon < 0:
+                raise ValueError(f"malformed substitution in {text[:80]!r}")
+            var = text[word.start():colon]
+        close = text.find("}}", colon + 1)
+        substitution.append((var, " ".join(text[colon + 1:close].split())))
+        position = _SPACE.match(text, close + 2).end()
+    return Action(label.group(), tuple(substitution))
+
+
+def _checked_action(action: object) -> Action | str:
+    """``action`` as an :class:`Action`, or why it is not one (a message naming its type)."""
+    if isinstance(action, str):
+        try:
+            return parse_action(action)
+        except ValueError as error:
+            return str(error)
+    if not isinstance(action, Action):
+        return f"an action must be a str or an Action, not {type(action).__name__}: {action!r:.80}"
+    if not isinstance(action.label, str):
+        return f"malformed Action: its label must be a str, not {type(action.label).__name__}"
+    substitution = action.substitution
+    if not (isinstance(substitution, (tuple, list))
+            and all(isinstance(pair, (tuple, list)) and len(pair) == 2
+                    and isinstance(pair[0], str) and isinstance(pair[1], str)
+                    for pair in substitution)):
+        return (f"malformed Action {action.label!r}: its substitution must be (variable, "
+                f"expression) pairs of str, not {substitution!r:.80}")
+    return action
 
 
 class _Goal(NamedTuple):  # a tuple: immutable, and cheaper to build than a frozen dataclass
@@ -343,25 +393,30 @@ class MetamathEnv:
         self._parse_cache.clear()
 
     def step(self, state: ProofState, action: str | Action) -> Progress | Proved | Rejected:
-        """Apply ``action`` to the first goal of ``state``."""
+        """Apply ``action`` to the first goal of ``state``. Anything that is not a good
+        action, whatever its type, is a :class:`Rejected`, never an exception."""
         if not state.goals:
             return Rejected("no goals left")
+        action = _checked_action(action)
         if isinstance(action, str):
-            try:
-                action = parse_action(action)
-            except ValueError as error:
-                return Rejected(str(error))
+            return Rejected(action)
         info = self._theorems.get(state.theorem) or self.theorem(state.theorem)
         goals, trail, rooted = state.data
-        result = self._apply(info, goals[0], action)
-        if isinstance(result, str):
-            return Rejected(result)
-        new_goals, entry = result
-        remaining = tuple(new_goals) + goals[1:]
-        trail = (entry, trail)
-        if remaining:
-            return Progress(self._state(info, remaining, trail, rooted))
-        return self._finish(info, trail, rooted)
+        try:
+            result = self._apply(info, goals[0], action)
+            if isinstance(result, str):
+                return Rejected(result)
+            new_goals, entry = result
+            remaining = tuple(new_goals) + goals[1:]
+            trail = (entry, trail)
+            if remaining:
+                return Progress(self._state(info, remaining, trail, rooted))
+            return self._finish(info, trail, rooted)
+        except RecursionError:
+            # The grammar refuses expressions nested deeper than MAX_DEPTH; trees grown
+            # deeper step by step can still exhaust Python's stack (printing, comparing).
+            return Rejected(f"{action.label}: the goals of {state.theorem} would nest too "
+                            f"deeply to handle")
 
     # -- applying a label -----------------------------------------------------------------
     def _apply(self, info: _Theorem, goal: _Goal, action: Action) -> tuple[list[_Goal], _Entry] | str:

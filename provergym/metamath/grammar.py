@@ -17,6 +17,10 @@ from provergym.metamath.database import Database, Statement
 # More partial parses than this for one (typecode, start) means a hopelessly ambiguous
 # grammar (miu.mm's ``wff x y`` with an empty ``wff``): stop rather than explode.
 MAX_PARSES = 256
+# Sub-expressions nested deeper than this are refused (a GrammarError), not parsed: the
+# parser recurses a few Python frames per level, and so do the walks over trees (printing,
+# comparing, pickling). The deepest statement of set.mm nests 34 levels (quartfull).
+MAX_DEPTH = 100
 
 
 class GrammarError(Exception):
@@ -164,7 +168,11 @@ class Grammar:
         symbols = tuple(symbols)
         target = self.parse_typecode(typecode)
         floats = floats if floats is not None else self.default_floats
-        results = _Parse(self, symbols, floats).parse(target, 0)
+        try:
+            results = _Parse(self, symbols, floats).parse(target, 0)
+        except RecursionError:  # a long rule nested under MAX_DEPTH levels can get here
+            raise GrammarError(f"nested too deeply to parse as {target} "
+                               f"({len(symbols)} symbols)") from None
         full = [tree for end, tree in results if end == len(symbols)]
         if not full:
             text = " ".join(symbols)
@@ -231,7 +239,7 @@ class Grammar:
 class _Parse:
     """One parse: memo of (typecode, start) -> [(end, tree)]."""
 
-    __slots__ = ("grammar", "symbols", "floats", "memo", "active", "left_recursive")
+    __slots__ = ("grammar", "symbols", "floats", "memo", "active", "left_recursive", "depth")
 
     def __init__(self, grammar: Grammar, symbols: tuple[str, ...], floats: dict[str, str]):
         self.grammar = grammar
@@ -240,6 +248,7 @@ class _Parse:
         self.memo: dict[tuple[str, int], list[tuple[int, Node]]] = {}
         self.active: set[tuple[str, int]] = set()
         self.left_recursive: set[tuple[str, int]] = set()
+        self.depth = 0  # parse() calls in progress: how deeply the current path nests
 
     def parse(self, typecode: str, start: int) -> list[tuple[int, Node]]:
         key = (typecode, start)
@@ -248,6 +257,10 @@ class _Parse:
             if key in self.active:
                 self.left_recursive.add(key)
             return found
+        self.depth += 1
+        if self.depth > MAX_DEPTH:  # (no need to unwind the count: the parse is abandoned)
+            raise GrammarError(f"nested more than {MAX_DEPTH} levels deep (at symbol "
+                               f"{start + 1} of {len(self.symbols)})")
         # Seed for left recursion: a recursive call on this key sees the results so far,
         # and the key is re-parsed while that grows the set of parses (at most once per
         # symbol, since each round must reach further).
@@ -268,6 +281,7 @@ class _Parse:
                 raise GrammarError(f"too ambiguous as {typecode} at symbol {start + 1}")
         self.active.discard(key)
         self.memo[key] = results
+        self.depth -= 1
         return results
 
     def _alternatives(self, typecode: str, start: int) -> list[tuple[int, Node]]:

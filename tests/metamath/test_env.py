@@ -1,10 +1,15 @@
 """The backward environment on real databases: unification, rejections, $d, scope rules,
 immutable states, and kernel-checked proofs."""
 
+import random
+import re
+import time
+
 import pytest
 
 from provergym.api import Progress, Proved, Rejected
 from provergym.metamath.env import Action, parse_action
+from provergym.metamath.grammar import MAX_DEPTH, GrammarError
 from tests.metamath.mmdb import environment, own_steps
 
 
@@ -219,3 +224,160 @@ def test_assembly_of_steps_that_do_not_fit_is_an_error():
         env.assemble((("a2", ()), (("a2", ()), None)))
     assert env.assemble((("a2", ()), (("a2", ()), (("mp", (None, None)), None)))) \
         == ["a2", "a2", "mp"]
+
+
+# -- whatever the action, step returns a value, and soon ----------------------------------
+# The parser that parse_action replaced, kept as the reference for what an action means:
+# its lazy ".*?" inside a repeated group backtracked exponentially on text that does not
+# end in "}}" (3.3 s for 24 groups, 63 s for 28).
+_OLD_ACTION_RE = re.compile(r"\s*([A-Za-z0-9._-]+)\s*((?:\{\{.*?\}\}\s*)*)\Z", re.S)
+_OLD_SUBST_RE = re.compile(r"\{\{\s*(\S+)\s*:(.*?)\}\}", re.S)
+
+
+def _old_parse_action(text: str) -> Action:
+    match = _OLD_ACTION_RE.match(text)
+    if match is None:
+        raise ValueError(f"not an action (want 'label {{{{ var : expr }}}} ...'): {text[:80]!r}")
+    rest = match.group(2)
+    substitution = [(var, " ".join(expr.split())) for var, expr in _OLD_SUBST_RE.findall(rest)]
+    if _OLD_SUBST_RE.sub("", rest).split():
+        raise ValueError(f"malformed substitution in {text[:80]!r}")
+    return Action(match.group(1), tuple(substitution))
+
+
+def _outcome(parse, text: str) -> Action | str:
+    try:
+        return parse(text)
+    except ValueError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("tail", ["x", "{{"])
+@pytest.mark.parametrize("groups", [30, 200])
+def test_action_that_never_closes_is_rejected_at_once(groups: int, tail: str):
+    text = "ax-mp " + "{{ ph : ph }} " * groups + tail
+    env = environment("demo0")
+    state = env.open("th1")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="not an action"):
+        parse_action(text)
+    result = env.step(state, text)
+    assert time.perf_counter() - start < 2.0
+    assert isinstance(result, Rejected) and "not an action" in result.reason
+
+
+def test_long_actions_parse_in_linear_time():
+    start = time.perf_counter()
+    action = parse_action("mp " + "{{ P : ( t = t -> t = t ) }} " * 20_000)
+    assert len(action.substitution) == 20_000
+    with pytest.raises(ValueError, match="malformed substitution"):
+        parse_action("mp {{ " + ":" * 200_000 + " }} x }}")
+    with pytest.raises(ValueError, match="malformed substitution"):
+        parse_action("mp " + "{{ P:}}" * 50_000 + "{{ }}")
+    assert time.perf_counter() - start < 2.0
+
+
+def test_parse_action_agrees_with_the_regex_it_replaced():
+    pieces = ["{{", "}}", "{", "}", ":", " ", " ", "\n", "ph", "( ps -> ch )", "x:", "::",
+              ":}}", "}}:", "{{ ph", "ph:", "\t"]
+    rng = random.Random(0)
+
+    def noise(most: int) -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, most)))
+
+    accepted = 0
+    for number in range(20_000):
+        if number % 2:  # anything
+            text = noise(9)
+        else:  # groups, with noise inside and between them
+            text = "".join(rng.choice(["", " "]) + "{{" + rng.choice(["", " "]) + noise(2)
+                           + rng.choice([":", " :", ": "]) + noise(2) + "}}" + noise(1)
+                           for _ in range(rng.randint(1, 3)))
+        if rng.random() < 0.8:
+            text = rng.choice(["ax-mp", " mp", "a1i ", "a.b-c_1", "x"]) + text
+        expected = _outcome(_old_parse_action, text)
+        assert _outcome(parse_action, text) == expected, text
+        accepted += isinstance(expected, Action) and bool(expected.substitution)
+    assert accepted > 500, accepted  # the comparison saw substitutions, not only rejections
+    for text in ["ax-mp {{ ph : ( ps -> ch ) }} {{ ps : ps }}", "mp{{P:t = t}}{{Q : }}",
+                 "  idi  ", "x {{ a:b : c }}", "x {{ a : {{ b }} }}", "x {{ a : b }}}}"]:
+        assert _outcome(parse_action, text) == _outcome(_old_parse_action, text), text
+
+
+@pytest.mark.parametrize("expression", [
+    "( ph -> " * 200 + "ph" + " )" * 200,
+    "-. " * 200 + "ph",
+    "-. " * 5000 + "ph",
+], ids=["200 implications", "200 negations", "5000 negations"])
+def test_deeply_nested_substitution_is_rejected_not_raised(expression: str):
+    env = environment("set")
+    state = env.open("a1i")
+    result = env.step(state, f"ax-mp {{{{ ph : {expression} }}}}")
+    assert isinstance(result, Rejected), result
+    assert f"nested more than {MAX_DEPTH} levels deep" in result.reason
+    with pytest.raises(GrammarError, match="nested more than"):
+        env.goal_state("a1i", f"|- {expression}")
+
+
+def test_goals_nested_deeper_than_the_parser_allows_stay_usable():
+    # A deep substitution the parser still takes, then goals grown one level per step
+    # (ax-mp's major premise wraps the goal) far past MAX_DEPTH: every step, the candidate
+    # generator and instantiate still give answers, never a RecursionError.
+    from provergym.metamath.actions import ApplicableActions
+
+    env = environment("set")
+    depth = MAX_DEPTH - 20
+    result = env.step(env.open("a1i"),
+                      "ax-mp {{ ph : " + "( ph -> " * depth + "ph" + " )" * depth + " }}")
+    assert isinstance(result, Progress)
+    state = env.split(result.state)[1]
+    for _ in range(3 * MAX_DEPTH):
+        result = env.step(state, "ax-mp {{ ph : ph }}")
+        assert isinstance(result, Progress), result
+        state = env.split(result.state)[1]
+    labels = [s.label for s in env.db.statements.values() if s.kind in "ap"][:2000]
+    generator = ApplicableActions(env, labels)
+    found = generator.labels(state)
+    assert "ax-mp" in found
+    assert all(isinstance(env.step(state, action), (Progress, Proved, Rejected))
+               for label in found for action in generator.completions(state, label))
+    pattern = env.pattern("ax-mp")
+    built = env.instantiate(pattern, pattern.hyps[3][2], {"ph": state.goals[0].data,
+                                                           "ps": state.goals[0].data})
+    assert built.label == "wi"
+
+
+@pytest.mark.parametrize("action, kind", [
+    (b"a2", "bytes"), (None, "NoneType"), (7, "int"), (["a2"], "list"), ({"label": "a2"}, "dict"),
+])
+def test_action_of_another_type_is_rejected_with_its_type(action, kind: str):
+    env = environment("demo0")
+    result = env.step(env.open("th1"), action)
+    assert isinstance(result, Rejected)
+    assert result.reason.startswith(f"an action must be a str or an Action, not {kind}")
+
+
+@pytest.mark.parametrize("action", [
+    Action(7), Action(None), Action(b"mp"), Action("mp", "P"), Action("mp", (("P",),)),
+    Action("mp", (("P", 7),)), Action("mp", ((b"P", b"t = t"),)), Action("mp", None),
+])
+def test_malformed_action_object_is_rejected(action: Action):
+    env = environment("demo0")
+    result = env.step(env.open("th1"), action)
+    assert isinstance(result, Rejected) and result.reason.startswith("malformed Action"), result
+
+
+def test_candidate_helpers_refuse_actions_of_another_type():
+    from provergym.metamath.actions import canonical_action
+
+    env = environment("demo0")
+    for action in (b"a2", None, 7):
+        with pytest.raises(ValueError, match="an action must be a str"):
+            parse_action(action)  # type: ignore[arg-type]
+        assert canonical_action(env, "th1", action) is None  # type: ignore[arg-type]
+
+
+def test_action_object_with_a_list_substitution_still_applies():
+    env = environment("demo0")
+    result = env.step(env.open("th1"), Action("mp", [("P", "( t + 0 ) = t")]))  # type: ignore[arg-type]
+    assert isinstance(result, Progress)

@@ -1,6 +1,8 @@
+import sys
+
 import pytest
 
-from provergym.metamath.grammar import Grammar, GrammarError, Node
+from provergym.metamath.grammar import MAX_DEPTH, Grammar, GrammarError, Node
 from tests.metamath.mmdb import database
 
 
@@ -60,3 +62,36 @@ def test_every_conclusion_parses_and_prints_back(name):
     for theorem in db.theorems():
         tree = grammar.parse(theorem.typecode, theorem.body.split(), grammar.floats_for(theorem))
         assert grammar.text(tree).split() == theorem.body.split(), theorem.label
+
+
+def _nested(levels: int) -> list[str]:
+    return ("( t = t -> " * levels + "t = t" + " )" * levels).split()
+
+
+def test_nesting_deeper_than_max_depth_is_a_grammar_error():
+    grammar = Grammar(database("demo0"))
+    tree = grammar.parse("wff", _nested(MAX_DEPTH - 5))
+    assert grammar.text(tree) == " ".join(_nested(MAX_DEPTH - 5))
+    for levels in (MAX_DEPTH + 1, 10 * MAX_DEPTH):
+        with pytest.raises(GrammarError, match=f"nested more than {MAX_DEPTH} levels deep"):
+            grammar.parse("wff", _nested(levels))
+
+
+def test_running_out_of_stack_while_parsing_is_a_grammar_error():
+    # Called with little of Python's stack left, even a shallow parse runs out of it: that is
+    # a GrammarError too, never a RecursionError.
+    grammar = Grammar(database("demo0"))
+
+    def depth() -> int:
+        frame, count = sys._getframe(), 0
+        while frame is not None:
+            frame, count = frame.f_back, count + 1
+        return count
+
+    def parse_from(levels_left: int) -> Node:
+        if levels_left:
+            return parse_from(levels_left - 1)
+        return grammar.parse("wff", _nested(50))
+
+    with pytest.raises(GrammarError, match="nested too deeply to parse"):
+        parse_from(sys.getrecursionlimit() - depth() - 40)
