@@ -5,7 +5,8 @@
 parse goes on, and "verify" in the summary is the time after the parse). Exit status:
 
 - 0: every proof verified (with ``--allow-incomplete``, proofs with ``?`` steps are listed
-  as incomplete but do not fail the run);
+  as incomplete but do not fail the run, as long as ``?`` is all that is wrong with them:
+  one that also errs, e.g. leaves extra entries on the stack, is an error);
 - 1: some proof failed, or is incomplete (``?`` steps): each is listed with its label,
   file:line and reason; an incomplete proof is never counted as verified;
 - 2: the file cannot be read or is malformed; the message names the file and line.
@@ -51,7 +52,8 @@ def register_mm(mm_subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--jobs", "-j", type=int, default=None,
                         help="worker processes (default: the usable CPU cores)")
     verify.add_argument("--allow-incomplete", action="store_true",
-                        help="list proofs with ? steps as incomplete without failing")
+                        help="list proofs with ? steps as incomplete without failing "
+                        "(one with ? that also errs still fails)")
     verify.set_defaults(func=verify_command)
 
 

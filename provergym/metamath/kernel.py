@@ -2,8 +2,12 @@
 
 A proof may cite only the theorem's active hypotheses and assertions that come *before*
 it in the database, never itself or a later one. ``?`` steps make a proof *incomplete*,
-which is never reported as verified. Checking a whole database, in parallel or while it is
-parsed, is :mod:`provergym.metamath.verify`.
+which is never reported as verified. Only a proof that is otherwise well formed is
+incomplete (:class:`IncompleteProof`): as in metamath-exe, a ``?`` is an entry that
+matches any hypothesis (a step that pops one pushes one), and a proof with ``?`` that
+still errs (entries left on the stack, a known hypothesis that matches no value of the
+unknown variables) fails with a plain :class:`ProofError`. Checking a whole database, in
+parallel or while it is parsed, is :mod:`provergym.metamath.verify`.
 
 Data layout (what makes it fast; measured on set.mm):
 
@@ -35,6 +39,7 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 from provergym.metamath.codec import (
+    BAD,
     codes_upto,
     compressed_number,
     decode_numbers,
@@ -54,6 +59,9 @@ class IncompleteProof(ProofError):
 
 
 _Z = object()  # the code Z: save the top of the stack
+# The entry a ``?`` step pushes, and what a step that pops one pushes (metamath-exe's
+# rule): its expression is unknown. Told apart by identity, never by value.
+_UNKNOWN = ("?", "?")
 
 
 class _Rejected(Exception):
@@ -189,18 +197,24 @@ class Kernel:
             return self._compressed_parts(theorem, labels[1:], rest)
         return self._compressed(theorem, proof.split())
 
-    def _normal(self, theorem: Statement, tokens: list[str]) -> tuple[list, None, list[int]]:
-        """A normal proof as a table of its distinct labels and the codes citing them."""
+    def _normal(self, theorem: Statement, tokens: list[str]
+                ) -> tuple[list, str | None, list[int]]:
+        """A normal proof as a table of its distinct labels and the codes citing them (with
+        ``?`` steps, the letters too: the fast loop fails on them, the explaining loop
+        checks the rest of the proof)."""
         if not tokens:
             raise ProofError("empty proof")
-        if "?" in tokens:
-            raise IncompleteProof("the proof has unknown steps (?)")
         number_of: dict[str, int] = {}
         for token in tokens:
-            if token not in number_of:
+            if token not in number_of and token != "?":
                 number_of[token] = len(number_of) + 1
-        return self._table(theorem, list(number_of)), None, list(map(number_of.__getitem__,
-                                                                      tokens))
+        table = self._table(theorem, list(number_of))
+        if "?" in tokens:
+            codes = codes_upto(len(number_of))
+            letters = "".join(["?" if token == "?" else codes[number_of[token]]
+                               for token in tokens])
+            return table, letters, [number_of.get(token, BAD) for token in tokens]
+        return table, None, list(map(number_of.__getitem__, tokens))
 
     def _compressed(self, theorem: Statement, tokens: list[str]) -> tuple[list, str, None]:
         """A compressed proof's table (mandatory hypotheses, then its labels) and letters."""
@@ -311,6 +325,7 @@ class Kernel:
         numbers = codes_upto(len(table) + len(codes) + 1)
         lookup: dict = dict(zip(numbers[1:len(table) + 1], table))
         lookup["Z"] = _Z
+        lookup["?"] = _UNKNOWN
         next_saved = len(table) + 1
         stack: list[tuple[str, str]] = []
         push = stack.append
@@ -327,6 +342,10 @@ class Kernel:
                     raise self._short_stack(codes, steps, stack, frame)
                 args = stack[base:]
                 del stack[base:]
+                if any(entry is _UNKNOWN for entry in args):
+                    self._check_known(theorem, frame, args, codes, steps)
+                    push(_UNKNOWN)
+                    continue
                 types, bodies = zip(*args)
                 if types != typecodes:
                     raise self._bad_typecode(codes, steps, frame, args)
@@ -347,11 +366,59 @@ class Kernel:
                 next_saved += 1
             else:
                 raise self._bad_code(codes, steps, len(table), next_saved)
+        unknown = "?" in codes
         if len(stack) != 1:
-            raise ProofError(f"the proof leaves {len(stack)} entries on the stack, not 1")
+            raise ProofError(f"the proof leaves {len(stack)} entries on the stack, not 1"
+                             + ("; it also has unknown steps (?)" if unknown else ""))
+        if stack[0] is _UNKNOWN:
+            raise IncompleteProof("the proof has unknown steps (?)")
         if stack[0][1] != theorem.body or stack[0][0] != theorem.typecode:
             raise ProofError(f"the proof proves '{_show(stack[0])}', not the statement "
                              f"'{theorem.expression()}'")
+        if unknown:  # (a step that pops a ? pushes one: the last entry is unknown already)
+            raise IncompleteProof("the proof has unknown steps (?)")
+
+    def _check_known(self, theorem: Statement, frame: Frame, args: list,
+                     codes: list[str], steps: Iterator) -> None:
+        """What can be checked of applying ``frame`` to ``args`` when some of them are
+        unknown (``?``): the typecodes of the known ones, their ``$d`` conditions, and
+        that the known ``$e`` entries match their hypotheses for some value of the
+        variables whose ``$f`` entry is unknown (metamath-exe unifies them the same way)."""
+        for pos, (want, entry) in enumerate(zip(frame.typecodes, args)):
+            if entry is not _UNKNOWN and entry[0] != want:
+                raise self._step_error(codes, steps, f"{frame.label}: hypothesis {pos + 1} "
+                                       f"wants typecode {want}, got '{_show(entry)}'")
+        known = {var: args[pos][1] for var, pos in zip(frame.variables, frame.floats)
+                 if args[pos] is not _UNKNOWN}
+        pattern: list = []  # the known $e hypotheses, in a row, to match ``target``
+        target: list = []
+        for pos, hypothesis, label in frame.essentials:
+            if args[pos] is _UNKNOWN:
+                continue
+            if len(known) == len(frame.variables):
+                wanted = substitute(hypothesis, known)
+                if args[pos][1] != wanted:
+                    raise self._step_error(
+                        codes, steps, f"{frame.label}: hypothesis {label} wants "
+                        f"'{_show((frame.typecodes[pos], wanted))}', got '{_show(args[pos])}'")
+                continue
+            for symbol in hypothesis.split():
+                if symbol in known:
+                    pattern.extend(known[symbol].split())
+                elif symbol in frame.variables:
+                    pattern.append((symbol,))  # a variable to find: told apart by its type
+                else:
+                    pattern.append(symbol)
+            pattern.append(None)  # the end of one hypothesis: no variable spans it
+            target.extend(args[pos][1].split())
+            target.append(None)
+        if pattern and not _matchable(pattern, target):
+            raise self._step_error(
+                codes, steps, f"{frame.label}: its hypotheses match the steps given for no "
+                f"value of the variables whose step is unknown (?)")
+        if frame.disjoint:  # an unknown expression has no variables to check yet
+            bodies = tuple("" if entry is _UNKNOWN else entry[1] for entry in args)
+            self._check_disjoint(theorem, frame, bodies, codes, steps)
 
     # -- error messages (slow path) -------------------------------------------------------
     @staticmethod
@@ -456,7 +523,8 @@ class Kernel:
         if tokens[0] == "(":
             labels = [*theorem.hypotheses, *tokens[1:tokens.index(")")]]
         else:
-            labels = list(dict.fromkeys(tokens))  # distinct, in order: how _normal numbers them
+            # distinct, in order, without "?": how _normal numbers them
+            labels = list(dict.fromkeys(token for token in tokens if token != "?"))
         steps: list = []
         for code in find_codes(letters):
             if code == "Z":
@@ -503,6 +571,46 @@ class Kernel:
 
 _NOTHING: frozenset[str] = frozenset()
 VERIFY_BATCH = 256  # proofs decoded together by Kernel.verify_many
+MATCH_BUDGET = 100_000  # steps of _matchable before it gives up (and does not fail a proof)
+
+
+def _matchable(pattern: list, target: list) -> bool:
+    """Whether ``pattern`` (symbols, and variables as 1-tuples) matches ``target`` (symbols)
+    for some value of each variable: a run of symbols, maybe empty, the same at each of
+    its places. ``None`` ends a hypothesis in both and only matches itself. A search with
+    backtracking, so it has a budget; past it, the answer is yes (no error is made up)."""
+    budget = MATCH_BUDGET
+    choices: list[tuple[int, int, dict]] = [(0, 0, {})]
+    while choices:
+        i, j, values = choices.pop()
+        while budget > 0:
+            budget -= 1
+            if i == len(pattern):
+                if j == len(target):
+                    return True
+                break
+            symbol = pattern[i]
+            if symbol.__class__ is not tuple:  # a constant, or the end of a hypothesis
+                if j < len(target) and target[j] == symbol:
+                    i, j = i + 1, j + 1
+                    continue
+                break
+            value = values.get(symbol)
+            if value is not None:
+                if tuple(target[j:j + len(value)]) != value:
+                    break
+                i, j = i + 1, j + len(value)
+                continue
+            end = j  # every value up to the end of this hypothesis is a choice
+            while end < len(target) and target[end] is not None:
+                end += 1
+            budget -= end - j
+            for stop in range(end, j - 1, -1):  # the empty value is tried first
+                choices.append((i + 1, stop, {**values, symbol: tuple(target[j:stop])}))
+            break
+        else:
+            return True
+    return False
 
 
 def _disjoint_map(pairs: frozenset[tuple[str, str]]) -> dict[str, frozenset[str]]:

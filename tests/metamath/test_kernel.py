@@ -170,22 +170,112 @@ def test_inactive_hypothesis(tmp_path: Path) -> None:
     assert failures_of(path)["th"] == "hypothesis 'h' is not active in this scope"
 
 
+# ax5e with one step (AABH: ax-5 and its three arguments) replaced by ?: metamath-exe says
+# "not proved" and reports no error.
+AX5E_INCOMPLETE = AX5E_PROOF.replace("AABHI", "?I")
+
+
 def test_unknown_step_is_incomplete_never_verified(excerpt) -> None:
-    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AAB?I")))
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_INCOMPLETE))
     report = verify_database(parse_database(path))
     assert [(f.label, f.incomplete) for f in report.failures] == [("ax5e", True)]
     assert report.incomplete and not report.errors
     db = parse_database(path)
     with pytest.raises(IncompleteProof):
         Kernel(db).verify("ax5e")
+    assert metamath_errors(path) == []
+
+
+def test_unknown_step_that_leaves_the_stack_wrong_is_an_error(excerpt) -> None:
+    # Only H (ax-5) replaced by ?: its three arguments stay on the stack.
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AAB?I")))
+    failure, = verify_database(parse_database(path)).failures
+    assert (failure.label, failure.incomplete) == ("ax5e", False)
+    with pytest.raises(ProofError) as caught:
+        Kernel(parse_database(path)).verify("ax5e")
+    assert not isinstance(caught.value, IncompleteProof)
+    assert metamath_errors(path)
 
 
 def test_unknown_step_in_normal_proof(tmp_path: Path) -> None:
     path = tmp_path / "normal.mm"
     text = (DATABASES / "demo0.mm").read_text()
-    path.write_text(replace_once(text, "tt tze tpl tt tt a1 mp mp", "tt tze tpl tt tt a1 ? mp"))
+    # The whole a1 sub-proof is unknown: incomplete, and metamath-exe agrees.
+    path.write_text(replace_once(text, "tt tze tpl tt tt a1 mp mp", "? mp mp"))
     with pytest.raises(IncompleteProof):
         Kernel(parse_database(path)).verify("th1")
+    assert metamath_errors(path) == []
+    # Only the inner mp unknown: its four arguments stay on the stack, an error.
+    path.write_text(replace_once(text, "tt tze tpl tt tt a1 mp mp", "tt tze tpl tt tt a1 ? mp"))
+    with pytest.raises(ProofError) as caught:
+        Kernel(parse_database(path)).verify("th1")
+    assert not isinstance(caught.value, IncompleteProof)
+    assert metamath_errors(path)
+
+
+# A tiny database of proofs with ? steps; each theorem's name says what metamath-exe 0.195
+# finds ("inc": not proved, no error; "err": an ?Error).
+UNKNOWN_STEPS_MM = """$c ( ) -> wff |- $.
+$v p q $.
+wp $f wff p $.
+wq $f wff q $.
+wi $a wff ( p -> q ) $.
+${ min $e |- p $. maj $e |- ( p -> q ) $. mp $a |- q $. $}
+ax1 $a |- ( p -> ( q -> p ) ) $.
+ok $p |- ( p -> ( q -> p ) ) $= wp wq ax1 $.
+inc.all $p |- ( p -> ( q -> p ) ) $= ? $.
+inc.arg $p |- ( p -> ( q -> p ) ) $= wp ? ax1 $.
+inc.compressed $p |- ( p -> ( q -> p ) ) $= ( ax1 ) A?C $.
+err.stack5 $p |- ( p -> ( q -> p ) ) $= wp wp wp wp wp ? $.
+err.stack2 $p |- ( p -> ( q -> p ) ) $= wp wq ax1 ? $.
+err.compressed $p |- ( p -> ( q -> p ) ) $= ( ax1 ) AB?C $.
+err.short $p |- ( p -> ( q -> p ) ) $= wq wp ax1 ? mp $.
+err.label $p |- ( p -> ( q -> p ) ) $= wp wq nonexistent ? $.
+${
+  h1 $e |- p $.
+  inc.known $p |- q $= wp wq h1 ? mp $.
+  inc.floats $p |- q $= wp ? h1 ? mp $.
+  inc.result $p |- q $= wp wp h1 ? mp $.
+  err.maj $p |- q $= wp wq ? h1 mp $.
+  err.min $p |- q $= wq wq h1 ? mp $.
+  err.unify $p |- p $= ? wp ? wp wp wi wp ax1 mp $.
+  err.unify2 $p |- p $= wp ? ? wp wp wi wp ax1 mp $.
+$}
+"""
+
+
+def test_unknown_steps_are_incomplete_only_in_proofs_that_are_otherwise_right(
+        tmp_path: Path) -> None:
+    path = tmp_path / "unknown.mm"
+    path.write_text(UNKNOWN_STEPS_MM)
+    failures = {f.label: f for f in verify_database(parse_database(path)).failures}
+    theorems = [s.label for s in parse_database(path).theorems()]
+    assert sorted(failures) == sorted(label for label in theorems if label != "ok")
+    wrong = {label: f.reason for label, f in failures.items() if f.incomplete != (label[:3] == "inc")}
+    assert wrong == {}
+    assert "leaves 6 entries on the stack" in failures["err.stack5"].reason
+    assert "hypothesis maj wants '|- ( p -> q )', got '|- p'" in failures["err.maj"].reason
+    assert "for no value of the variables" in failures["err.unify"].reason
+    # metamath-exe: an ?Error for each err.* and for nothing else.
+    exe = {re.search(r'label "([^"]+)"', line).group(1) for line in metamath_errors(path)}
+    assert exe == {label for label in theorems if label.startswith("err.")}
+
+
+def test_cli_allow_incomplete_still_fails_a_wrong_proof_with_unknown_steps(
+        tmp_path: Path) -> None:
+    path = tmp_path / "unknown.mm"
+    head, _, _ = UNKNOWN_STEPS_MM.partition("inc.all")
+    path.write_text(head + "inc.all $p |- ( p -> ( q -> p ) ) $= ? $.\n"
+                    "err.stack5 $p |- ( p -> ( q -> p ) ) $= wp wp wp wp wp ? $.\n")
+    run = run_cli("mm", "verify", str(path), "--allow-incomplete")
+    assert run.code == 1, run.text
+    assert f"{path}:10: err.stack5: error: the proof leaves 6 entries on the stack" in run.out
+    assert f"{path}:9: inc.all: incomplete: the proof has unknown steps (?)" in run.out
+    assert "verified 1 proofs, 1 errors, 1 incomplete" in run.out
+    # Without the wrong proof, --allow-incomplete passes.
+    path.write_text(head + "inc.all $p |- ( p -> ( q -> p ) ) $= ? $.\n")
+    run = run_cli("mm", "verify", str(path), "--allow-incomplete")
+    assert run.code == 0, run.text
 
 
 def test_wrong_essential_hypothesis_in_normal_proof(tmp_path: Path) -> None:
@@ -312,7 +402,7 @@ def test_cli_lists_failures_and_exits_1(excerpt) -> None:
 
 
 def test_cli_incomplete_proofs(excerpt) -> None:
-    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_PROOF.replace("AABHI", "AAB?I")))
+    path = excerpt(lambda t: replace_once(t, AX5E_PROOF, AX5E_INCOMPLETE))
     run = run_cli("mm", "verify", str(path))
     assert run.code == 1, run.text
     assert "ax5e: incomplete: the proof has unknown steps (?)" in run.out
