@@ -24,7 +24,7 @@ from agents.baselines import NearestNeighbours
 from agents.defaults import DEFAULT_RETRIEVAL_WEIGHT, FREQUENCY_WEIGHT
 from agents.policy import Policy
 from agents.tasks import get_task, goal_text
-from agents.train import examples_of, load_task_corpus
+from agents.train import examples_of, load_task_corpus, training_split
 from provergym.api import ProofState
 from provergym.metamath.actions import (
     DEFAULT_CANDIDATES,
@@ -58,11 +58,14 @@ class NearestTactics:
         self.task = get_task("coq")
 
     @classmethod
-    def from_corpus(cls, data_dir: str, k: int = NEAREST_TACTICS) -> NearestTactics:
+    def from_corpus(cls, data_dir: str, k: int = NEAREST_TACTICS,
+                    extra_data: Sequence[str] = ()) -> NearestTactics:
         """Fit on the train split of the Coq corpus at ``data_dir`` (``provergym corpus
-        build coq``); a clear error when it is missing."""
+        build coq``), plus the train splits of ``extra_data`` (expert iteration's found
+        proofs, :func:`agents.train.training_split`); a clear error when one is missing."""
         task = get_task("coq")
-        examples = list(examples_of(task, load_task_corpus(task, data_dir)["train"]))
+        train = training_split(task, load_task_corpus(task, data_dir)["train"], extra_data)
+        examples = list(examples_of(task, train))
         return cls(NearestNeighbours.fit([e.goal for e in examples],
                                          [e.action for e in examples], k=k))
 

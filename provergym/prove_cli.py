@@ -71,21 +71,37 @@ def register(subparsers) -> None:
         description="Rounds of: search the statement pool with the current model (every "
                     "proof checked by the kernel and metamath-exe), collect the proof steps "
                     "and value targets of the search trees, retrain on the human corpus plus "
-                    "every round's data, evaluate on a fixed valid sample. Resumable: run "
-                    "the same command again after a kill.")
-    iterate.add_argument("--model", required=True,
-                         help="the round-0 model: a run folder trained on human proofs")
+                    "every round's data, evaluate on a fixed valid sample. Coq (--backend "
+                    "coq): the k-NN tactics' index takes in the states of every checked "
+                    "proof (coqc and the Print Assumptions audit). Resumable: run the same "
+                    "command again after a kill.")
+    iterate.add_argument("--backend", choices=("metamath", "coq"), default="metamath")
+    iterate.add_argument("--model",
+                         help="Metamath: the round-0 model, a run folder trained on human "
+                              "proofs (required)")
+    iterate.add_argument("--data", help="Coq: the corpus the k-NN index starts from (default "
+                         "$PROVERGYM_HOME/corpora/coq)")
+    iterate.add_argument("--method", default="knn+sauto",
+                         help="Coq: the registry's method that searches (default knn+sauto)")
+    iterate.add_argument("--libs", default="stdlib",
+                         help="Coq: whose lemmas, comma-separated: stdlib, mathcomp "
+                              "(default stdlib)")
+    iterate.add_argument("--hammer-timeout", type=float, default=5.0,
+                         help="Coq: seconds per CoqHammer tactic")
     iterate.add_argument("--out", help="the rounds' folder (default "
-                         "$PROVERGYM_HOME/iterate/<model folder name>)")
+                         "$PROVERGYM_HOME/iterate/<model folder name>, or .../coq-<method>)")
     iterate.add_argument("--db", default=SET_MM)
     iterate.add_argument("--rounds", type=int, default=1)
-    iterate.add_argument("--pool", type=int, default=1000,
-                         help="train-split statements searched each round (a fixed sample)")
+    iterate.add_argument("--pool", type=int, default=None,
+                         help="train-split statements searched each round (a fixed sample; "
+                              "default 1000, Coq 200)")
     iterate.add_argument("--first", type=int, default=0,
                          help="only statements among the database's first N $p (0: all)")
-    iterate.add_argument("--valid", type=int, default=200,
-                         help="valid-split statements each round is evaluated on")
-    iterate.add_argument("--budget", type=int, default=16, help="expansions per statement")
+    iterate.add_argument("--valid", type=int, default=None,
+                         help="valid-split statements each round is evaluated on (default "
+                              "200, Coq 50)")
+    iterate.add_argument("--budget", type=int, default=None,
+                         help="expansions per statement (default 16, Coq 8)")
     iterate.add_argument("--candidates", type=int, default=8, help="actions per expansion")
     iterate.add_argument("--time-limit", type=float, default=30.0,
                          help="seconds per statement")
@@ -360,18 +376,49 @@ def _metamath_names(args: argparse.Namespace, names: list[str]) -> tuple[list[st
 
 
 def run_iterate(args: argparse.Namespace) -> int:
-    from provergym.bench.iterate import IterateConfig, iterate
     from provergym.paths import provergym_home
+
+    if args.backend == "coq":
+        return _run_iterate_coq(args)
+    if not args.model:
+        raise UserError("iterate: Metamath needs --model DIR (the round-0 model, a run folder "
+                        "trained on human proofs)")
+    from provergym.bench.iterate import IterateConfig, iterate
 
     out = args.out or str(provergym_home() / "iterate" / Path(args.model).resolve().name)
     config = IterateConfig(
-        out_dir=out, model=args.model, db=args.db, rounds=args.rounds, pool=args.pool,
-        first=args.first, valid=args.valid, budget=args.budget, candidates=args.candidates,
+        out_dir=out, model=args.model, db=args.db, rounds=args.rounds,
+        pool=args.pool or 1000, first=args.first, valid=args.valid or 200,
+        budget=args.budget or 16, candidates=args.candidates,
         time_limit=args.time_limit, train_steps=args.train_steps, restart=args.restart,
         value_weight=args.value_weight, logprob_weight=args.logprob_weight,
-        jobs=max(1, args.jobs), seed=args.seed, progress=not args.no_progress)
+        jobs=max(1, args.jobs), seed=args.seed,
+        # progress bars on a terminal; in a log, one line per phase and one row per round
+        progress=not args.no_progress and sys.stderr.isatty())
     try:
         iterate(config)
+    except KeyboardInterrupt:
+        raise UserError(f"interrupted; run the same command again to resume ({out})") from None
+    print(f"rounds: {Path(out) / 'table.md'}")
+    return 0
+
+
+def _run_iterate_coq(args: argparse.Namespace) -> int:
+    from corpora.common import corpus_dir
+    from provergym.bench.iterate_coq import CoqIterateConfig, iterate_coq
+    from provergym.paths import provergym_home
+
+    out = args.out or str(provergym_home() / "iterate" / f"coq-{args.method}")
+    config = CoqIterateConfig(
+        out_dir=out, data=args.data or str(corpus_dir("coq")), method=args.method,
+        rounds=args.rounds, pool=args.pool or 200, valid=args.valid or 50,
+        budget=args.budget or 8, candidates=args.candidates, time_limit=args.time_limit,
+        hammer_timeout=args.hammer_timeout,
+        libs=tuple(lib.strip() for lib in args.libs.split(",") if lib.strip()),
+        jobs=max(1, args.jobs), seed=args.seed,
+        progress=not args.no_progress and sys.stderr.isatty())
+    try:
+        iterate_coq(config)
     except KeyboardInterrupt:
         raise UserError(f"interrupted; run the same command again to resume ({out})") from None
     print(f"rounds: {Path(out) / 'table.md'}")

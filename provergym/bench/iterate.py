@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -204,14 +205,15 @@ def round_features():
     return found
 
 
-def save_round_data(records: Sequence[dict[str, Any]], out: Path) -> None:
-    """The round's records as a DatasetDict (one ``train`` split), written atomically."""
+def save_round_data(records: Sequence[dict[str, Any]], out: Path, schema: Any = None) -> None:
+    """The round's records as a DatasetDict (one ``train`` split), written atomically, with
+    ``schema`` (default: the Metamath corpus's features plus ``round``)."""
     from datasets import Dataset, DatasetDict
 
     tmp = out.with_name(out.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    data = Dataset.from_list(list(records), features=round_features())
+    data = Dataset.from_list(list(records), features=schema or round_features())
     DatasetDict(train=data).save_to_disk(str(tmp))
     if out.exists():
         shutil.rmtree(out)
@@ -357,6 +359,7 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
     zero.mkdir(exist_ok=True)
     summary = _read_json(zero / "summary.json")
     if summary is None:
+        _phase(f"round 0: evaluate {config.model} on {config.valid} valid statements")
         started = time.perf_counter()
         summary = {"round": 0, "model": config.model,
                    **evaluate_round(config, config.model, zero / "eval", train),
@@ -381,6 +384,7 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
             _print_row(summary)
             continue
         seconds: dict[str, float] = {}
+        _phase(f"round {number}: search {len(pool)} statements (budget {config.budget})")
         started = time.perf_counter()
         lines = bench_round(config, model, pool, folder / "search", train)
         seconds["search"] = round(time.perf_counter() - started, 1)
@@ -390,10 +394,14 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
         save_round_data(records, data)
         data_dirs.append(data)
         seconds["collect"] = round(time.perf_counter() - started, 1)
+        _phase(f"round {number}: {counts['proof_steps']} proof steps and "
+               f"{counts['negatives']} negatives -> {data}; train {config.train_steps} steps "
+               f"({config.restart})")
         started = time.perf_counter()
         _train_round(config, folder / "model", data_dirs)
         model = str(folder / "model")
         seconds["train"] = round(time.perf_counter() - started, 1)
+        _phase(f"round {number}: evaluate on {config.valid} valid statements")
         started = time.perf_counter()
         evaluation = evaluate_round(config, model, folder / "eval", train,
                                     read_results(zero / "eval"))
@@ -407,6 +415,11 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
         _print_row(summary)
     _write_table(out, summaries)
     return summaries
+
+
+def _phase(text: str) -> None:
+    """A phase starts: one line on stderr (the table rows go to stdout)."""
+    print(f"iterate: {text}", file=sys.stderr, flush=True)
 
 
 def _row(summary: dict[str, Any]) -> str:

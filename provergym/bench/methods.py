@@ -60,6 +60,9 @@ class MethodConfig:
     # Metamath: only labels before the statement with this index are candidates (None: all)
     labels_before: int | None = None
     data: str = ""  # Coq knn methods: the corpus ("" is $PROVERGYM_HOME/corpora/coq)
+    # Coq knn methods: more datasets whose train splits join the corpus's (expert
+    # iteration's rounds of found proofs)
+    extra_data: tuple[str, ...] = ()
     threads: int = 1  # torch threads of a model policy
 
     def __post_init__(self) -> None:
@@ -280,7 +283,8 @@ def _nearest(config: MethodConfig, with_model: bool = False) -> Policy:
     from agents.search_policies import NearestTactics
 
     try:
-        return NearestTactics.from_corpus(coq_corpus_dir(config, with_model=with_model))
+        return NearestTactics.from_corpus(coq_corpus_dir(config, with_model=with_model),
+                                          extra_data=config.extra_data)
     except ValueError as error:
         extra = _WITHOUT_RETRIEVAL if with_model else ""
         raise BenchError(f"k-NN tactics: {error}{extra}") from None

@@ -99,6 +99,8 @@ class BenchConfig:
     # Coq knn methods: the corpus whose train split they retrieve from ("" is
     # $PROVERGYM_HOME/corpora/coq, where `provergym corpus build coq` puts it)
     data: str = ""
+    # Coq knn methods: datasets whose train splits join the corpus's (expert iteration)
+    extra_data: tuple[str, ...] = ()
     progress: bool = True
     # keep the search tree of every attempt, not only of the proved ones (expert iteration
     # reads the value targets from them); changes no result
@@ -129,7 +131,8 @@ class BenchConfig:
             retrieval_weight=self.retrieval_weight, frequency_weight=self.frequency_weight,
             candidates=CandidateConfig(lemma_limit=self.lemmas, index_lemmas=self.index_lemmas),
             train_theorems=self.train_theorems if self.backend == "metamath" else (),
-            labels_before=labels_before, data=self.data if self.backend == "coq" else "")
+            labels_before=labels_before, data=self.data if self.backend == "coq" else "",
+            extra_data=self.extra_data if self.backend == "coq" else ())
 
 
 # -- theorems ---------------------------------------------------------------------------------
