@@ -395,12 +395,7 @@ def run_iterate(args: argparse.Namespace) -> int:
         jobs=max(1, args.jobs), seed=args.seed,
         # progress bars on a terminal; in a log, one line per phase and one row per round
         progress=not args.no_progress and sys.stderr.isatty())
-    try:
-        iterate(config)
-    except KeyboardInterrupt:
-        raise UserError(f"interrupted; run the same command again to resume ({out})") from None
-    print(f"rounds: {Path(out) / 'table.md'}")
-    return 0
+    return _run_rounds(iterate, config)
 
 
 def _run_iterate_coq(args: argparse.Namespace) -> int:
@@ -417,11 +412,17 @@ def _run_iterate_coq(args: argparse.Namespace) -> int:
         libs=tuple(lib.strip() for lib in args.libs.split(",") if lib.strip()),
         jobs=max(1, args.jobs), seed=args.seed,
         progress=not args.no_progress and sys.stderr.isatty())
+    return _run_rounds(iterate_coq, config)
+
+
+def _run_rounds(run, config) -> int:
+    """Run ``iterate`` or ``iterate_coq``; Ctrl-C says how to resume."""
     try:
-        iterate_coq(config)
+        run(config)
     except KeyboardInterrupt:
-        raise UserError(f"interrupted; run the same command again to resume ({out})") from None
-    print(f"rounds: {Path(out) / 'table.md'}")
+        raise UserError(f"interrupted; run the same command again to resume "
+                        f"({config.out_dir})") from None
+    print(f"rounds: {Path(config.out_dir) / 'table.md'}")
     return 0
 
 

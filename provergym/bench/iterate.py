@@ -268,7 +268,7 @@ def _train_round(config: IterateConfig, out: Path, data_dirs: Sequence[Path]) ->
     train_config = resolve_config(base.get("task", "metamath"), base.get("size", "tiny"),
                                   overrides)
     checkpoint = latest_checkpoint(out)  # the newest intact one, if latest.json is broken
-    meta = _read_json(checkpoint / "meta.json") if checkpoint is not None else None
+    meta = read_json(checkpoint / "meta.json") if checkpoint is not None else None
     if meta is not None and int(meta.get("step", 0)) >= steps:
         return  # trained already (a resumed round)
     train(train_config, resume=checkpoint is not None)
@@ -317,39 +317,42 @@ def _goal_text(goal: str, hypotheses: Sequence[str]) -> str:
     return metamath_goal_text(goal, hypotheses)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> Any:
+    """A JSON file's value; None when it is missing or not JSON."""
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (a kill leaves the old file or the new one)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1))
     os.replace(tmp, path)
 
 
-def _check_same_config(out: Path, config: IterateConfig) -> None:
-    recorded = {k: v for k, v in asdict(config).items() if k not in ("jobs", "progress",
-                                                                       "rounds")}
+def check_same_config(out: Path, config: Any) -> None:
+    """Refuse a rounds folder made with other settings (all but jobs, progress and rounds:
+    more rounds may be added later), naming the differences; then record ``config``."""
+    ignored = ("jobs", "progress", "rounds")
+    settings = json.loads(json.dumps(asdict(config)))  # tuples as JSON gives them back
     path = out / "config.json"
-    old = _read_json(path)
-    if old is not None:
-        old = {k: v for k, v in old.items() if k not in ("jobs", "progress", "rounds")}
-        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in recorded.items()
-                   if old.get(k) != v]
+    old = read_json(path)
+    if isinstance(old, dict):
+        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in settings.items()
+                   if k not in ignored and old.get(k) != v]
         if changed:
             raise BenchError(f"{out} holds rounds made with other settings "
                              f"({'; '.join(changed)}): give another --out")
-    _write_json(path, asdict(config))
+    write_json(path, settings)
 
 
 def iterate(config: IterateConfig) -> list[dict[str, Any]]:
     """Run the rounds not done yet; returns one summary per round (round 0 included)."""
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_same_config(out, config)
+    check_same_config(out, config)
     _base_train_config(config.model)  # a clear error now, not after the first search
     train = tuple(_split_names(replace(config, first=0), "train"))
     pool = pool_statements(config)
@@ -357,14 +360,14 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
 
     zero = out / "round-0"
     zero.mkdir(exist_ok=True)
-    summary = _read_json(zero / "summary.json")
+    summary = read_json(zero / "summary.json")
     if summary is None:
-        _phase(f"round 0: evaluate {config.model} on {config.valid} valid statements")
+        phase(f"round 0: evaluate {config.model} on {config.valid} valid statements")
         started = time.perf_counter()
         summary = {"round": 0, "model": config.model,
                    **evaluate_round(config, config.model, zero / "eval", train),
                    "seconds": {"eval": round(time.perf_counter() - started, 1)}}
-        _write_json(zero / "summary.json", summary)
+        write_json(zero / "summary.json", summary)
     summaries.append(summary)
     _print_row(summary, header=True)
 
@@ -374,7 +377,7 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
     for number in range(1, config.rounds + 1):
         folder = out / f"round-{number}"
         folder.mkdir(exist_ok=True)
-        summary = _read_json(folder / "summary.json")
+        summary = read_json(folder / "summary.json")
         data = folder / "data"
         if summary is not None:  # finished earlier: replay its bookkeeping only
             best.update(summary["best"])
@@ -384,7 +387,7 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
             _print_row(summary)
             continue
         seconds: dict[str, float] = {}
-        _phase(f"round {number}: search {len(pool)} statements (budget {config.budget})")
+        phase(f"round {number}: search {len(pool)} statements (budget {config.budget})")
         started = time.perf_counter()
         lines = bench_round(config, model, pool, folder / "search", train)
         seconds["search"] = round(time.perf_counter() - started, 1)
@@ -394,14 +397,14 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
         save_round_data(records, data)
         data_dirs.append(data)
         seconds["collect"] = round(time.perf_counter() - started, 1)
-        _phase(f"round {number}: {counts['proof_steps']} proof steps and "
+        phase(f"round {number}: {counts['proof_steps']} proof steps and "
                f"{counts['negatives']} negatives -> {data}; train {config.train_steps} steps "
                f"({config.restart})")
         started = time.perf_counter()
         _train_round(config, folder / "model", data_dirs)
         model = str(folder / "model")
         seconds["train"] = round(time.perf_counter() - started, 1)
-        _phase(f"round {number}: evaluate on {config.valid} valid statements")
+        phase(f"round {number}: evaluate on {config.valid} valid statements")
         started = time.perf_counter()
         evaluation = evaluate_round(config, model, folder / "eval", train,
                                     read_results(zero / "eval"))
@@ -410,14 +413,14 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
                    "new_statements": len(set(best) - set(before)), **evaluation,
                    "seconds": seconds, "best": {k: best[k] for k in best if k not in before
                                                 or best[k] != before[k]}}
-        _write_json(folder / "summary.json", summary)
+        write_json(folder / "summary.json", summary)
         summaries.append(summary)
         _print_row(summary)
     _write_table(out, summaries)
     return summaries
 
 
-def _phase(text: str) -> None:
+def phase(text: str) -> None:
     """A phase starts: one line on stderr (the table rows go to stdout)."""
     print(f"iterate: {text}", file=sys.stderr, flush=True)
 

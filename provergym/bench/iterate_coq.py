@@ -23,15 +23,21 @@ killed run resumes without losing a finished search or round.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from corpora.coq import features, position_bucket
-from provergym.bench.iterate import ROUND_COLUMN, save_round_data
+from provergym.bench.iterate import (
+    ROUND_COLUMN,
+    check_same_config,
+    phase,
+    read_json,
+    save_round_data,
+    write_json,
+)
 from provergym.bench.methods import BenchError, get_method
 from provergym.bench.runner import (
     BenchConfig,
@@ -172,23 +178,6 @@ def _evaluate(config: CoqIterateConfig, out: Path, data_dirs: Sequence[Path]) ->
             "valid_rate": proved / max(1, len(lines)), "valid_ci": [low, high]}
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
-
-
-def _phase(text: str) -> None:
-    print(f"iterate: {text}", file=sys.stderr, flush=True)
-
-
 HEADER = ("| round | pool proved | new or shorter | states added | valid pass rate (95% CI) "
           "| wall time |\n|---|---|---|---|---|---|")
 
@@ -208,31 +197,21 @@ def iterate_coq(config: CoqIterateConfig) -> list[dict[str, Any]]:
     """Run the rounds not done yet; one summary per round (round 0 included)."""
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    recorded = {k: v for k, v in asdict(config).items()
-                if k not in ("jobs", "progress", "rounds")}
-    old = _read_json(out / "config.json")
-    if isinstance(old, dict):
-        old = {k: v for k, v in old.items() if k not in ("jobs", "progress", "rounds")}
-        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in json.loads(
-            json.dumps(recorded)).items() if old.get(k) != v]
-        if changed:
-            raise BenchError(f"{out} holds rounds made with other settings "
-                             f"({'; '.join(changed)}): give another --out")
-    _write_json(out / "config.json", asdict(config))
+    check_same_config(out, config)
     pool = _lemmas(config, "train", config.pool) + [
         name for name in config.pool_lemmas if name not in set(config.valid_lemmas)]
 
     summaries: list[dict[str, Any]] = []
     zero = out / "round-0"
     zero.mkdir(exist_ok=True)
-    summary = _read_json(zero / "summary.json")
+    summary = read_json(zero / "summary.json")
     if summary is None:
-        _phase(f"round 0: evaluate {config.method} on "
+        phase(f"round 0: evaluate {config.method} on "
                f"{len(config.valid_lemmas) or config.valid} valid lemmas")
         started = time.perf_counter()
         summary = {"round": 0, **_evaluate(config, zero / "eval", []),
                    "seconds": {"eval": round(time.perf_counter() - started, 1)}}
-        _write_json(zero / "summary.json", summary)
+        write_json(zero / "summary.json", summary)
     summaries.append(summary)
     print(HEADER + "\n" + _row(summary), flush=True)
 
@@ -242,7 +221,7 @@ def iterate_coq(config: CoqIterateConfig) -> list[dict[str, Any]]:
         folder = out / f"round-{number}"
         folder.mkdir(exist_ok=True)
         data = folder / "data"
-        summary = _read_json(folder / "summary.json")
+        summary = read_json(folder / "summary.json")
         if summary is not None:
             best.update(summary["best"])
             data_dirs.append(data)
@@ -250,7 +229,7 @@ def iterate_coq(config: CoqIterateConfig) -> list[dict[str, Any]]:
             print(_row(summary), flush=True)
             continue
         seconds: dict[str, float] = {}
-        _phase(f"round {number}: search {len(pool)} lemmas with {config.method}")
+        phase(f"round {number}: search {len(pool)} lemmas with {config.method}")
         started = time.perf_counter()
         lines = _bench(config, pool, folder / "search", data_dirs)
         seconds["search"] = round(time.perf_counter() - started, 1)
@@ -258,7 +237,7 @@ def iterate_coq(config: CoqIterateConfig) -> list[dict[str, Any]]:
         records, counts = collect_round(lines, number, best)
         _save(records, data)
         data_dirs.append(data)
-        _phase(f"round {number}: {counts['states']} proof states -> {data}; evaluate on "
+        phase(f"round {number}: {counts['states']} proof states -> {data}; evaluate on "
                f"{len(config.valid_lemmas) or config.valid} valid lemmas")
         started = time.perf_counter()
         evaluation = _evaluate(config, folder / "eval", data_dirs)
@@ -266,7 +245,7 @@ def iterate_coq(config: CoqIterateConfig) -> list[dict[str, Any]]:
         summary = {"round": number, "pool": len(pool), **counts, **evaluation,
                    "seconds": seconds,
                    "best": {k: v for k, v in best.items() if before.get(k) != v}}
-        _write_json(folder / "summary.json", summary)
+        write_json(folder / "summary.json", summary)
         summaries.append(summary)
         print(_row(summary), flush=True)
     (out / "table.md").write_text(HEADER + "\n" + "\n".join(_row(s) for s in summaries) + "\n")
