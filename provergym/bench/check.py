@@ -62,7 +62,7 @@ def metamath_exe_verdicts(db: Any, proofs: Mapping[str, str], out_dir: str | Pat
     except ExportError as error:
         return {label: f"export failed: {error}" for label in proofs}, ""
     if check.ok:
-        return {label: "ok" for label in proofs}, main
+        return _rests_on_unproved(db, {label: "ok" for label in proofs}, main, timeout), main
     output = check.output
     before_first = output.split("MM> verify proof", 1)[0]
     early = [line for line in before_first.splitlines() if line.startswith("?")]
@@ -78,7 +78,29 @@ def metamath_exe_verdicts(db: Any, proofs: Mapping[str, str], out_dir: str | Pat
             verdicts[label] = "; ".join(errors) or "metamath-exe did not verify it"
         else:
             verdicts[label] = "ok"
-    return verdicts, main
+    return _rests_on_unproved(db, verdicts, main, timeout), main
+
+
+def _rests_on_unproved(db: Any, verdicts: dict[str, str], main: str,
+                       timeout: float) -> dict[str, str]:
+    """When the database holds an incomplete proof, ask metamath-exe what each accepted
+    proof rests on (``show trace_back``), and reject one that rests on a statement it says
+    was not proved. (``verify proof`` alone does not look at what a proof cites.)"""
+    from provergym.metamath.export import ExportError, unproved_dependencies
+    from provergym.metamath.prooftree import unproved_theorems
+
+    accepted = [label for label, verdict in verdicts.items() if verdict == "ok"]
+    if not accepted or not unproved_theorems(db):
+        return verdicts
+    try:
+        traced = unproved_dependencies(main, accepted, timeout=timeout)
+    except ExportError as error:
+        return {**verdicts, **{label: f"trace failed: {error}" for label in accepted}}
+    out = dict(verdicts)
+    for label, names in traced.items():
+        if names:
+            out[label] = f"rests on unproved statement(s): {' '.join(names)}"
+    return out
 
 
 def apply_verdicts(results: Sequence[SearchResult], checker: str,

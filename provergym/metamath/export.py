@@ -208,6 +208,44 @@ def check_with_metamath(path: str | os.PathLike[str], labels: Iterable[str] = ("
     return MetamathCheck(ok, tuple(errors), output)
 
 
+_NOT_PROVED = "Warning: The following traced statement(s) were not proved:"
+
+
+def unproved_dependencies(path: str | os.PathLike[str], labels: Iterable[str],
+                          timeout: float = 300.0) -> dict[str, list[str]]:
+    """metamath-exe's own account of what each proof rests on: ``show trace_back LABEL``
+    for each label of the database at ``path``, and the statements it warns "were not
+    proved" (a ``?`` in their proof, or in the proof of one they cite). ``verify proof``
+    checks one proof, not what it cites; this is the independent check of that (as Coq's
+    ``Print Assumptions`` is for ``Admitted``). Label -> those statements (empty: none)."""
+    labels = list(labels)
+    if not labels:
+        return {}
+    path = os.path.abspath(os.fspath(path))
+    commands = ["set scroll continuous", f'read "{os.path.basename(path)}"']
+    commands += [f"show trace_back {label}" for label in labels]
+    commands.append("exit /force")
+    try:
+        done = subprocess.run(["metamath", *commands], cwd=os.path.dirname(path),
+                              capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise ExportError(f"metamath did not finish show trace_back in {timeout} s on "
+                          f"{path}") from error
+    output = done.stdout + done.stderr
+    found: dict[str, list[str]] = {}
+    for label in labels:
+        parts = output.split(f"MM> show trace_back {label}\n", 1)
+        if len(parts) < 2:
+            raise ExportError(f"metamath did not trace {label} in {path}")
+        reply = parts[1].split("MM>", 1)[0]
+        if f'"{label}"' not in reply:
+            raise ExportError(f"metamath did not trace {label} in {path}: {reply.strip()!r}")
+        names = reply.split(_NOT_PROVED, 1)[1].split() if _NOT_PROVED in reply else []
+        found[label] = names
+    return found
+
+
 def export_and_check(db: Database, proofs: Mapping[str, Sequence[str]],
                      out_dir: str | os.PathLike[str] | None = None,
                      timeout: float = 300.0) -> tuple[str, MetamathCheck]:

@@ -67,3 +67,19 @@ def test_prove_finds_no_proof_through_them(database, tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "proof:" not in done.stdout and "bogus" not in done.stdout
+
+
+def test_metamath_exe_confirms_independently_what_a_proof_rests_on(database, tmp_path):
+    """`verify proof` alone accepts `cheat $= wq bogus` (it checks one proof, not what it
+    cites); the bench's metamath-exe check also asks `show trace_back`, and refuses it."""
+    from provergym.bench.check import metamath_exe_verdicts
+    from provergym.metamath.export import check_with_metamath, export_and_check
+
+    db = parse_database(database)
+    main, check = export_and_check(db, {"cheat": ["wq", "bogus"]}, tmp_path / "plain")
+    assert check.ok  # what metamath-exe's verify alone says
+    verdicts, _ = metamath_exe_verdicts(db, {"cheat": "wq bogus", "honest": "wp wq ax-1"},
+                                        tmp_path / "checked")
+    assert verdicts["cheat"] == "rests on unproved statement(s): bogus"
+    assert verdicts["honest"] == "ok"
+    assert check_with_metamath(main, ["honest"]).ok
