@@ -120,28 +120,16 @@ def value_metrics(policy, examples: Sequence[Example]) -> dict[str, float]:
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """The area under the ROC curve, as the Mann-Whitney statistic: the chance that a
-    random positive (label 1) scores above a random negative, ties counting half. NaN
-    when one class is missing."""
+    """The area under the ROC curve (scikit-learn's): the chance that a random positive
+    (label 1) scores above a random negative, ties counting half. NaN when one class is
+    missing."""
     if len(scores) != len(labels):
         raise ValueError(f"{len(scores)} scores for {len(labels)} labels")
-    positives = sum(1 for label in labels if label)
-    negatives = len(labels) - positives
-    if positives == 0 or negatives == 0:
+    if len({bool(label) for label in labels}) < 2:
         return float("nan")
-    # average ranks (1-based) over runs of tied scores
-    order = sorted(range(len(scores)), key=scores.__getitem__)
-    ranks = [0.0] * len(scores)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            ranks[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    positive_ranks = sum(rank for rank, label in zip(ranks, labels) if label)
-    return (positive_ranks - positives * (positives + 1) / 2) / (positives * negatives)
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score([int(bool(label)) for label in labels], list(scores)))
 
 
 def value_calibration(policy, goals: Sequence[Goalish], labels: Sequence[int],

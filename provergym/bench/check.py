@@ -51,7 +51,7 @@ def metamath_exe_verdicts(db: Any, proofs: Mapping[str, str], out_dir: str | Pat
                           timeout: float = 600.0) -> tuple[dict[str, str], str]:
     """Write every proof (compressed) into one copy of the database and have metamath-exe
     verify each label. Returns label -> "ok" or the reason, and the copy's main file."""
-    from provergym.metamath.export import ExportError, export_and_check
+    from provergym.metamath.export import ExportError, export_and_check, metamath_reply
 
     if not proofs:
         return {}, ""
@@ -68,11 +68,10 @@ def metamath_exe_verdicts(db: Any, proofs: Mapping[str, str], out_dir: str | Pat
     early = [line for line in before_first.splitlines() if line.startswith("?")]
     verdicts = {}
     for label in proofs:
-        section = output.split(f"MM> verify proof {label}\n", 1)
-        if early or len(section) < 2:
+        reply = metamath_reply(output, f"verify proof {label}")
+        if early or reply is None:
             verdicts[label] = "; ".join(early) or "metamath-exe did not check it"
             continue
-        reply = section[1].split("MM>", 1)[0]
         errors = [line for line in reply.splitlines() if line.startswith("?")]
         if errors or label not in reply.split():
             verdicts[label] = "; ".join(errors) or "metamath-exe did not verify it"

@@ -46,6 +46,7 @@ from provergym.bench.runner import (
     run_bench,
 )
 from provergym.bench.summary import wilson_interval
+from provergym.metamath.prooftree import incomplete_proof
 from provergym.paths import SET_MM
 from provergym.search.bestfirst import SearchConfig
 from provergym.search.result import PROVED, SearchResult
@@ -104,7 +105,7 @@ def problems(config: IterateConfig) -> list[str]:
     problems, or work in progress. Every round searches them all: this is where new
     knowledge enters. (A statement whose complete proof cites one is not among them.)"""
     db = metamath_env(config.db).db
-    return [s.label for s in db.theorems() if not (s.proof or "").strip() or "?" in s.proof]
+    return [s.label for s in db.theorems() if incomplete_proof(s)]
 
 
 def pool_statements(config: IterateConfig) -> list[str]:
@@ -127,10 +128,6 @@ def valid_statements(config: IterateConfig) -> list[str]:
 
 
 # -- collect --------------------------------------------------------------------------------------
-def proof_length(result: dict[str, Any]) -> int:
-    return len((result.get("proof") or "").split())
-
-
 def _theorem_hypotheses(db: Any, label: str) -> list[str]:
     statement = db.statements[label]
     scope = statement.scope.hypotheses if statement.scope else ()
@@ -197,10 +194,11 @@ def collect_round(db_path: str, lines: Iterable[dict[str, Any]], round_number: i
     return records, counts
 
 
-def round_features():
+def round_features(base: Any = None):
+    """A corpus's features (default: Metamath's) plus the ``round`` column."""
     from datasets import Value
 
-    found = features()
+    found = base if base is not None else features()
     found[ROUND_COLUMN] = Value("int32")
     return found
 
@@ -416,7 +414,7 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
         write_json(folder / "summary.json", summary)
         summaries.append(summary)
         _print_row(summary)
-    _write_table(out, summaries)
+    write_table(out, summaries)
     return summaries
 
 
@@ -450,9 +448,11 @@ def _print_row(summary: dict[str, Any], header: bool = False) -> None:
     print(_row(summary), flush=True)
 
 
-def _write_table(out: Path, summaries: Sequence[dict[str, Any]]) -> None:
-    text = HEADER + "\n" + "\n".join(_row(s) for s in summaries) + "\n"
-    (out / "table.md").write_text(text)
+def write_table(out: Path, summaries: Sequence[dict[str, Any]], header: str = HEADER,
+                row: Any = None) -> None:
+    """``table.md`` (``header`` and one ``row(summary)`` a round) and ``rounds.jsonl``."""
+    row = row or _row
+    (out / "table.md").write_text(header + "\n" + "\n".join(row(s) for s in summaries) + "\n")
     with open(out / "rounds.jsonl", "w") as sink:
         for summary in summaries:
             sink.write(json.dumps({k: v for k, v in summary.items() if k != "best"}) + "\n")

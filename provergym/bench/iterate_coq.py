@@ -22,7 +22,6 @@ killed run resumes without losing a finished search or round.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,8 +34,10 @@ from provergym.bench.iterate import (
     check_same_config,
     phase,
     read_json,
+    round_features,
     save_round_data,
     write_json,
+    write_table,
 )
 from provergym.bench.methods import BenchError, get_method
 from provergym.bench.runner import (
@@ -149,14 +150,6 @@ def collect_round(lines: Iterable[dict[str, Any]], round_number: int,
     return records, counts
 
 
-def _round_features():
-    from datasets import Value
-
-    found = features()
-    found[ROUND_COLUMN] = Value("int32")
-    return found
-
-
 def _bench(config: CoqIterateConfig, lemmas: Sequence[str], out: Path,
            data_dirs: Sequence[Path]) -> list[dict[str, Any]]:
     run_bench(BenchConfig(
@@ -235,7 +228,7 @@ def iterate_coq(config: CoqIterateConfig) -> list[dict[str, Any]]:
         seconds["search"] = round(time.perf_counter() - started, 1)
         before = dict(best)
         records, counts = collect_round(lines, number, best)
-        _save(records, data)
+        save_round_data(records, data, round_features(features()))
         data_dirs.append(data)
         phase(f"round {number}: {counts['states']} proof states -> {data}; evaluate on "
                f"{len(config.valid_lemmas) or config.valid} valid lemmas")
@@ -248,12 +241,5 @@ def iterate_coq(config: CoqIterateConfig) -> list[dict[str, Any]]:
         write_json(folder / "summary.json", summary)
         summaries.append(summary)
         print(_row(summary), flush=True)
-    (out / "table.md").write_text(HEADER + "\n" + "\n".join(_row(s) for s in summaries) + "\n")
-    with open(out / "rounds.jsonl", "w") as sink:
-        for summary in summaries:
-            sink.write(json.dumps({k: v for k, v in summary.items() if k != "best"}) + "\n")
+    write_table(out, summaries, HEADER, _row)
     return summaries
-
-
-def _save(records: Sequence[dict[str, Any]], out: Path) -> None:
-    save_round_data(records, out, _round_features())

@@ -177,20 +177,34 @@ def metamath_available() -> bool:
     return shutil.which("metamath") is not None
 
 
-def check_with_metamath(path: str | os.PathLike[str], labels: Iterable[str] = ("*",),
-                        timeout: float = 300.0) -> MetamathCheck:
-    """Run metamath-exe's ``verify proof`` on ``labels`` of the database at ``path``."""
+def run_metamath(path: str | os.PathLike[str], commands: Sequence[str],
+                 timeout: float) -> tuple[int, str]:
+    """Run metamath-exe's ``commands`` on the database at ``path`` (read first, exit last,
+    no paging). Returns its exit code and its output; an ExportError past ``timeout``."""
     path = os.path.abspath(os.fspath(path))
-    commands = ["set scroll continuous", f'read "{os.path.basename(path)}"']
-    commands += [f"verify proof {label}" for label in labels]
-    commands.append("exit /force")
+    script = ["set scroll continuous", f'read "{os.path.basename(path)}"', *commands,
+              "exit /force"]
     try:
-        done = subprocess.run(["metamath", *commands], cwd=os.path.dirname(path),
+        done = subprocess.run(["metamath", *script], cwd=os.path.dirname(path),
                               capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired as error:
         raise ExportError(f"metamath did not finish in {timeout} s on {path}") from error
-    output = done.stdout + done.stderr
+    return done.returncode, done.stdout + done.stderr
+
+
+def metamath_reply(output: str, command: str) -> str | None:
+    """What metamath-exe printed in reply to ``command`` (up to its next prompt), or None
+    when the output does not show the command."""
+    parts = output.split(f"MM> {command}\n", 1)
+    return parts[1].split("MM>", 1)[0] if len(parts) == 2 else None
+
+
+def check_with_metamath(path: str | os.PathLike[str], labels: Iterable[str] = ("*",),
+                        timeout: float = 300.0) -> MetamathCheck:
+    """Run metamath-exe's ``verify proof`` on ``labels`` of the database at ``path``."""
+    returncode, output = run_metamath(path, [f"verify proof {label}" for label in labels],
+                                      timeout)
     errors = [line for line in output.splitlines() if line.startswith("?")]
     if "read into the source buffer" not in output:
         errors.append(f"metamath could not read {path}")
@@ -201,10 +215,9 @@ def check_with_metamath(path: str | os.PathLike[str], labels: Iterable[str] = ("
             if "All proofs in the database were verified" not in output:
                 errors.append("metamath did not report verifying every proof")
             continue
-        reply = output.split(f"MM> verify proof {label}\n", 1)[-1].split("MM>", 1)[0]
-        if label not in reply.split():
+        if label not in (metamath_reply(output, f"verify proof {label}") or "").split():
             errors.append(f"metamath did not verify {label}")
-    ok = done.returncode == 0 and not errors
+    ok = returncode == 0 and not errors
     return MetamathCheck(ok, tuple(errors), output)
 
 
@@ -221,24 +234,12 @@ def unproved_dependencies(path: str | os.PathLike[str], labels: Iterable[str],
     labels = list(labels)
     if not labels:
         return {}
-    path = os.path.abspath(os.fspath(path))
-    commands = ["set scroll continuous", f'read "{os.path.basename(path)}"']
-    commands += [f"show trace_back {label}" for label in labels]
-    commands.append("exit /force")
-    try:
-        done = subprocess.run(["metamath", *commands], cwd=os.path.dirname(path),
-                              capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise ExportError(f"metamath did not finish show trace_back in {timeout} s on "
-                          f"{path}") from error
-    output = done.stdout + done.stderr
+    _, output = run_metamath(path, [f"show trace_back {label}" for label in labels], timeout)
     found: dict[str, list[str]] = {}
     for label in labels:
-        parts = output.split(f"MM> show trace_back {label}\n", 1)
-        if len(parts) < 2:
+        reply = metamath_reply(output, f"show trace_back {label}")
+        if reply is None:
             raise ExportError(f"metamath did not trace {label} in {path}")
-        reply = parts[1].split("MM>", 1)[0]
         if f'"{label}"' not in reply:
             raise ExportError(f"metamath did not trace {label} in {path}: {reply.strip()!r}")
         names = reply.split(_NOT_PROVED, 1)[1].split() if _NOT_PROVED in reply else []

@@ -145,6 +145,11 @@ def logical_steps(db: Database, root: ProofNode, syntax_typecodes: set[str]) -> 
         stack.extend((child, depth + 1) for child in reversed(logical_children))
 
 
+def incomplete_proof(statement: Statement) -> bool:
+    """Whether a ``$p``'s own proof is incomplete: a ``?`` in it, or nothing at all."""
+    return not (statement.proof or "").strip() or "?" in statement.proof
+
+
 def unproved_theorems(db: Database) -> frozenset[str]:
     """The ``$p`` labels that a proof may never cite: those whose proof is incomplete (a
     ``?`` or nothing, the usual layout of a benchmark's problems) and, transitively, those
@@ -152,7 +157,7 @@ def unproved_theorems(db: Database) -> frozenset[str]:
     database order finds them all; a database with no incomplete proof (set.mm) costs one
     scan of the proof texts."""
     theorems = db.theorems()
-    bad = {s.label for s in theorems if not (s.proof or "").strip() or "?" in s.proof}
+    bad = {s.label for s in theorems if incomplete_proof(s)}
     if not bad:
         return frozenset()
     for statement in theorems:
