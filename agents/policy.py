@@ -25,11 +25,13 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from agents.retrieval import LabelRetriever
 from agents.tasks import CLASS, GOAL, HINT, PROOFSTEP, VALUE, TaskSpec, get_task, goal_text
@@ -108,6 +110,8 @@ class Policy:
         if self.hints and retriever is None:
             raise ValueError("this model was trained with hints: load it with its retriever")
         self.hint_id = token_id(tokenizer, HINT) if self.hints else None
+        # the last prompt run alone: (its ids, last position's logits, key/value cache)
+        self._last_head: tuple[tuple[int, ...], Any, Any] | None = None
         self._hint_cache: dict[str, list[int]] = {}
 
     @classmethod
@@ -224,8 +228,8 @@ class Policy:
 
     def _score_answers(self, prompt: list[int], answers: list[list[int]]) -> list[float]:
         """``log p(answer | prompt)`` for each answer (token ids, end token included): the
-        prompt once, its key/value cache shared by the right-padded answers. (The answers'
-        pass appends to the cache, so each chunk runs the short prompt again.)"""
+        prompt once (:meth:`_head`), its key/value cache shared by the right-padded answers
+        (the answers' pass appends to it, so each chunk gets its own copy)."""
         import torch
 
         longest = max(len(answer) for answer in answers)
@@ -238,13 +242,11 @@ class Policy:
                              for answer in answers], device=device)
         positions = torch.arange(width, width + longest, device=device).expand(rows, -1)
         with torch.no_grad():
-            head = self.model(input_ids=torch.tensor([prompt], device=device), use_cache=True,
-                              logits_to_keep=1)
-            cache = _output_cache(head)
+            last, cache = self._head(prompt)
             cache.batch_repeat_interleave(rows)
             # the answer's first token comes from the prompt's last position; token j > 0
             # from the answer's position j - 1 (the last position predicts nothing)
-            first = torch.log_softmax(head.logits[0, -1].float(), dim=-1)
+            first = torch.log_softmax(last.float(), dim=-1)
             total = first[ids[:, 0]]
             if longest > 1:
                 logits = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1],
@@ -259,6 +261,21 @@ class Policy:
                 total = total.index_add(0, row, picked)
         return [float(value) for value in total]
 
+    def _head(self, prompt: list[int], with_cache: bool = True) -> tuple[Any, Any]:
+        """The prompt run alone: its last position's logits and a key/value cache of it
+        that the caller may extend. The last prompt's are kept, so that a search that asks
+        for the first-token distribution and then scores actions (or scores them in several
+        chunks) runs its prompt once."""
+        import torch
+
+        key = tuple(prompt)
+        if self._last_head is None or self._last_head[0] != key:
+            with torch.no_grad():
+                head = self.model(input_ids=torch.tensor([prompt], device=self.device),
+                                  use_cache=True, logits_to_keep=1)
+            self._last_head = (key, head.logits[0, -1], _output_cache(head))
+        return self._last_head[1], copy.deepcopy(self._last_head[2]) if with_cache else None
+
     def first_token_logprobs(self, goal: Goalish, words: Sequence[str]) -> list[float]:
         """``log p(answer starts with word | GOAL goal PROOFSTEP)`` for each word, from one
         forward pass. Metamath's tokenizer is word-level, so a label is one word; a word
@@ -268,11 +285,8 @@ class Policy:
         ids = self.tokenizer.convert_tokens_to_ids(list(words))
         unk = self.tokenizer.unk_token_id
         ids = [unk if i is None else i for i in ids]
-        prompt, mask, positions = self._left_padded([self._prompt(goal, PROOFSTEP, 1)])
-        with torch.no_grad():
-            logits = self.model(input_ids=prompt, attention_mask=mask, position_ids=positions,
-                                logits_to_keep=1).logits[0, -1].float()
-        return torch.log_softmax(logits, dim=-1)[ids].tolist()
+        logits, _ = self._head(self._prompt(goal, PROOFSTEP, 1), with_cache=False)
+        return torch.log_softmax(logits.float(), dim=-1)[ids].tolist()
 
     def _actions(self, rows: Sequence[list[int]]) -> list[str]:
         """The distinct, whole (eos reached) and well-formed action texts among generated

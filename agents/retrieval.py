@@ -76,7 +76,22 @@ class LabelRetriever:
 
     def weights(self, goals: Sequence[str], exclude: Sequence[str | None] | None = None,
                 chunk: int = 2048) -> list[list[tuple[str, float]]]:
-        """Per goal, (label, summed similarity of its neighbours), best first."""
+        """Per goal, (label, summed similarity of its neighbours), best first. A single
+        goal's answer is remembered for a while (a search asks for its hints and then its
+        distribution)."""
+        if exclude is None and len(goals) == 1:
+            recent = self.__dict__.setdefault("_recent", {})
+            found = recent.get(goals[0])
+            if found is None:
+                found = self._weights(goals, None, chunk)[0]
+                if len(recent) >= 256:
+                    recent.pop(next(iter(recent)))
+                recent[goals[0]] = found
+            return [found]
+        return self._weights(goals, exclude, chunk)
+
+    def _weights(self, goals: Sequence[str], exclude: Sequence[str | None] | None,
+                 chunk: int) -> list[list[tuple[str, float]]]:
         out: list[list[tuple[str, float]]] = []
         for nearest in self.nearest(goals, self.neighbours, exclude, chunk):
             weights: dict[str, float] = defaultdict(float)
@@ -134,6 +149,7 @@ class LabelRetriever:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_transposed_matrix", None)  # a cache: rebuilt on demand, never pickled
+        state.pop("_recent", None)  # likewise (see weights)
         return state
 
     def save(self, directory: str | Path) -> None:

@@ -42,12 +42,13 @@ unification, ``$d`` conditions and the order of statements again.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from provergym.api import ProofState
 from provergym.metamath.env import Action, parse_action
@@ -153,11 +154,12 @@ class ApplicableActions:
         self.lemmas = lemmas or {}
         self.lemma_limit = config.lemma_limit if lemmas else 0
         self.index_lemmas = config.index_lemmas
-        self._renamed_cache: dict[tuple[str, str], tuple[Any, str, tuple] | None] = {}
+        self._renamed_cache: dict[tuple[str, str], tuple[Any, str, bool] | None] = {}
         self.order = {label: i for i, label in enumerate(labels)}
-        # (typecode, head, the heads of its children, "*" for a child that is a variable)
-        self.by_head: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
-        self.wildcards: dict[str, list[str]] = {}  # the conclusion is a bare variable
+        # typecode -> a discrimination tree of the conclusions (see _insert)
+        self.index: dict[str, dict[Any, Any]] = {}
+        self._exact: set[str] = set()  # labels that the index alone matches exactly
+        self._position: dict[str, int] = {}  # label -> its statement's index
         self.missing: dict[str, tuple[str, ...]] = {}  # variables no conclusion fixes
         for label in labels:
             pattern = env.pattern(label)
@@ -165,35 +167,39 @@ class ApplicableActions:
                 continue  # its statement does not parse: it can never apply
             bound = bound_by_conclusion(pattern)
             self.missing[label] = tuple(v for v in pattern.variables if v not in bound)
-            typecode = pattern.statement.typecode
-            head = pattern.conclusion.label
-            if head in pattern.var_of_float:
-                self.wildcards.setdefault(typecode, []).append(label)
-            else:
-                shape = tuple("*" if c.label in pattern.var_of_float else c.label
-                              for c in pattern.conclusion.children)
-                self.by_head.setdefault((typecode, head, shape), []).append(label)
-        self._merged: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+            if _insert(self.index.setdefault(pattern.statement.typecode, {}), pattern, label):
+                self._exact.add(label)
+            self._position[label] = pattern.statement.index
+        # label -> per logical hypothesis (typecode, _skeleton): what a
+        # theorem's hypotheses must offer for the label to close a goal outright
+        self._needs: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = {}
+        # theorem -> label -> whether its hypotheses may match the theorem's (_may_close)
+        self._may_close: dict[str, dict[str, bool]] = {}
+        # the index look-ahead's answers, by target (see _index_unifiers)
+        self._unifiers: dict[tuple[Any, ...], tuple[list[list[Any]], list[dict[str, Any]]]] = {}
+        # ... and the table look-ahead's, by (label, hypothesis, target, open variables,
+        # theorem's index): (log share, values, the fixed ones or None when all are)
+        self._fills: dict[tuple[Any, ...], list[tuple[float, list[Any], Any]]] = {}
+        # (label, hypothesis) -> the table's lemmas for it, which the index look-ahead skips
+        self._tried: dict[tuple[str, int], frozenset[str]] = {}
+        # (theorem, goal) -> label -> the actions that close the goal (closing_actions)
+        self._closing_seen: dict[tuple[str, str], dict[str, list[str]]] = {}
         self._recent: dict[tuple[str, str], list[str]] = {}
         # constant -> the labels whose conclusion has it (built on first use)
-        self._postings: dict[tuple[str, str], list[int]] | None = None
+        self._postings: dict[tuple[str, str], np.ndarray] | None = None
+        self._weights: dict[tuple[str, str], float] = {}
+        self._skeletons: dict[str, tuple[Any, ...] | None] = {}  # lemma -> _shape
         self._by_rank: list[str] = []
         self._shared: dict[tuple[str, frozenset[str], int], list[str]] = {}
 
     def _candidates(self, typecode: str, tree: Any) -> list[str]:
-        """Labels whose conclusion can match ``tree`` at its top two levels, in order."""
-        heads = tuple(c.label for c in tree.children)
-        key = (typecode, tree.label, heads)
-        found = self._merged.get(key)
-        if found is None:
-            found = list(self.wildcards.get(typecode, []))
-            for shape in itertools.product(*((h, "*") for h in heads)):
-                found += self.by_head.get((typecode, tree.label, shape), [])
-            found = sorted(set(found), key=self.order.__getitem__)
-            if len(self._merged) > 100_000:
-                self._merged.clear()
-            self._merged[key] = found
-        return found
+        """Labels whose conclusion can match ``tree`` (:func:`_retrieve`; a variable used
+        twice, or a key cut at ``KEY_LIMIT`` symbols, still needs the full match), in the
+        index's order."""
+        trie = self.index.get(typecode)
+        if trie is None:
+            return []
+        return sorted(_retrieve(trie, tree), key=self.order.__getitem__)
 
     def sharing(self, typecode: str, target: Any, count: int) -> list[str]:
         """Up to ``count`` labels of ``typecode`` whose conclusion shares the most rare
@@ -208,18 +214,21 @@ class ApplicableActions:
         found = self._shared.get(key)
         if found is not None:
             return found
-        total = len(self.order) + 1
-        rare = min(MAX_POSTING, RARE_SHARE * total)
-        scores: dict[int, float] = {}
-        for name in names:
-            posting = self._postings.get((typecode, name), ())
-            if not posting or len(posting) > rare:
-                continue
-            weight = math.log(total / len(posting))
-            for rank in posting:
-                scores[rank] = scores.get(rank, 0.0) + weight
-        best = heapq.nsmallest(count, scores, key=lambda rank: (-scores[rank], rank))
-        found = [self._by_rank[rank] for rank in best]
+        arrays, weights = [], []
+        for name in names:  # a set: its order is the order the scores are summed in
+            found_posting = self._postings.get((typecode, name))
+            if found_posting is not None:
+                arrays.append(found_posting)
+                weights.append(self._weights[(typecode, name)])
+        if arrays:
+            ranks = np.concatenate(arrays)
+            scores = np.bincount(ranks, np.repeat(weights, [len(a) for a in arrays]),
+                                 minlength=len(self._by_rank))
+            ranked = np.flatnonzero(scores)
+            best = ranked[np.lexsort((ranked, -scores[ranked]))[:count]]
+            found = [self._by_rank[rank] for rank in best.tolist()]
+        else:
+            found = []
         if len(self._shared) >= 4096:
             self._shared.pop(next(iter(self._shared)))
         self._shared[key] = found
@@ -227,8 +236,10 @@ class ApplicableActions:
 
     def _build_postings(self) -> None:
         """(typecode, constant) -> the ranks (index order) of the labels of that typecode
-        whose conclusion has the constant (a syntax label that is not one of its variables)."""
-        self._postings = {}
+        whose conclusion has the constant (a syntax label that is not one of its
+        variables), and its weight, log(labels / labels that have it); constants that
+        more than ``MAX_POSTING`` labels or ``RARE_SHARE`` of them have are left out."""
+        postings: dict[tuple[str, str], list[int]] = {}
         self._by_rank = sorted(self.order, key=self.order.__getitem__)
         for label in self._by_rank:
             pattern = self.env.pattern(label)
@@ -236,7 +247,13 @@ class ApplicableActions:
                 continue
             typecode = pattern.statement.typecode
             for name in _labels(pattern.conclusion, pattern.var_of_float.__contains__):
-                self._postings.setdefault((typecode, name), []).append(self.order[label])
+                postings.setdefault((typecode, name), []).append(self.order[label])
+        total = len(self.order) + 1
+        rare = min(MAX_POSTING, RARE_SHARE * total)
+        self._postings = {key: np.array(ranks, dtype=np.int64)
+                          for key, ranks in postings.items() if len(ranks) <= rare}
+        self._weights = {key: math.log(total / len(ranks)) for key, ranks in postings.items()
+                         if len(ranks) <= rare}
 
     def labels(self, state: ProofState) -> list[str]:
         """The indexed labels that apply to the first goal, in the index's order (the last
@@ -256,11 +273,14 @@ class ApplicableActions:
         tree = goal.data
         typecode = goal.conclusion.split(" ", 1)[0]
         limit = self.env.db.statements[state.theorem].index
-        env = self.env
+        env, exact, position = self.env, self._exact, self._position
         for label in self._candidates(typecode, tree):
-            pattern = env.pattern(label)
-            if pattern.statement.index >= limit:
+            if position[label] >= limit:
                 continue  # only earlier statements may be used
+            if label in exact:
+                yield label
+                continue
+            pattern = env.pattern(label)
             if env.match_pattern(pattern, pattern.conclusion, tree, {}):
                 yield label
 
@@ -298,12 +318,38 @@ class ApplicableActions:
     def closing_actions(self, state: ProofState, labels: Sequence[str],
                         limit: int) -> list[tuple[str, str]]:
         """(label, action) pairs of :meth:`closing` over ``labels`` in their order, at most
-        ``limit``, one per label."""
+        ``limit``, one per label. A label one of whose hypotheses no hypothesis of the
+        theorem can match (by typecode and head) is passed over without a match; the
+        answers for the last few goals are remembered (the search asks once when a goal
+        is new, and again when it expands it)."""
+        theorem, goal = state.theorem, state.goals[0].conclusion
+        known = self._closing_seen.get((theorem, goal))
+        if known is None:
+            if len(self._closing_seen) >= 256:
+                self._closing_seen.pop(next(iter(self._closing_seen)))
+            known = self._closing_seen[(theorem, goal)] = {}
+        may = self._may_close.get(theorem)
+        if may is None:
+            if len(self._may_close) >= 64:
+                self._may_close.pop(next(iter(self._may_close)))
+            may = self._may_close[theorem] = {}
+        offers = None
         out: list[tuple[str, str]] = []
         for label in labels:
             if len(out) >= limit:
                 break
-            out.extend((label, action) for action in self.closing(state, label, 1))
+            actions = known.get(label)
+            if actions is None:
+                possible = may.get(label)
+                if possible is None:
+                    needs = self._needs.get(label)
+                    if needs is None:
+                        needs = self._needs[label] = _needs(self.env, label)
+                    if offers is None:
+                        offers = _offers(self.env, theorem)
+                    possible = may[label] = _may_close(needs, offers)
+                actions = known[label] = self.closing(state, label, 1) if possible else []
+            out.extend((label, action) for action in actions)
         return out
 
     def _complete(self, state: ProofState, label: str, limit: int,
@@ -367,10 +413,10 @@ class ApplicableActions:
             self._look_ahead(state, pattern, missing, partial, limit, results, seen)
         return results
 
-    def _renamed(self, label: str, prefix: str) -> tuple[Any, str, tuple] | None:
-        """``label``'s conclusion, its typecode and its logical ``$e`` hypotheses (as
-        (index among its hypotheses, typecode, tree)), its variables renamed to
-        metavariables ``prefix`` + name; None when it does not parse. Remembered."""
+    def _renamed(self, label: str, prefix: str) -> tuple[Any, str, bool] | None:
+        """``label``'s conclusion with its variables renamed to metavariables ``prefix`` +
+        name, its typecode, and whether it has logical ``$e`` hypotheses; None when it does
+        not parse. Remembered."""
         key = (label, prefix)
         if key in self._renamed_cache:
             return self._renamed_cache[key]
@@ -378,12 +424,22 @@ class ApplicableActions:
         found = None
         if not isinstance(pattern, str):
             meta = {v: Node(prefix + v) for v in pattern.variables}
-            hyps = tuple((i, h[1], self.env.instantiate(pattern, h[2], meta))
-                         for i, h in enumerate(pattern.hyps)
-                         if h[0] == "e" and h[1] not in self.env.syntax_typecodes)
             found = (self.env.instantiate(pattern, pattern.conclusion, meta),
-                     pattern.statement.typecode, hyps)
+                     pattern.statement.typecode,
+                     any(h[0] == "e" and h[1] not in self.env.syntax_typecodes
+                         for h in pattern.hyps))
         self._renamed_cache[key] = found
+        return found
+
+    def _shape(self, label: str) -> tuple[Any, ...] | None:
+        """:func:`_skeleton` of ``label``'s conclusion, its variables as None (what its
+        :meth:`_renamed` conclusion's would be); None when it does not parse."""
+        found = self._skeletons.get(label, False)
+        if found is False:
+            pattern = self.env.pattern(label)
+            found = self._skeletons[label] = (
+                None if isinstance(pattern, str)
+                else _skeleton(pattern.conclusion, pattern.var_of_float))
         return found
 
     def _lemma_unifiers(self, target: Any, typecode: str, per_hyp: Any, limit_index: int
@@ -392,17 +448,21 @@ class ApplicableActions:
         theorem, of ``typecode``) whose conclusion unifies with ``target``: (log share, the
         unifier)."""
         statements = self.env.db.statements
+        shape = _skeleton(target)
         for lemma, share in per_hyp[:self.lemma_limit]:
+            lemma_shape = self._shape(lemma)
+            if (lemma_shape is None or statements[lemma].index >= limit_index
+                    or not _may_unify(shape, lemma_shape)):
+                continue
             renamed = self._renamed(lemma, "?T")
-            if (renamed is None or renamed[1] != typecode
-                    or statements[lemma].index >= limit_index):
+            if renamed is None or renamed[1] != typecode:
                 continue
             unifier: dict[str, Any] = {}
             if unify(target, renamed[0], unifier):
                 yield share, unifier
 
     def _index_unifiers(self, target: Any, typecode: str, open_vars: Sequence[str],
-                        full: dict[str, Any], limit_index: int, skip: set[str]
+                        full: dict[str, Any], limit_index: int, skip: frozenset[str]
                         ) -> tuple[list[list[Any]], list[dict[str, Any]]]:
         """Unify ``target`` with the conclusions of the earlier labels that share the most
         rare constants with it (:meth:`sharing`, ``skip`` left out; ``INDEX_BUDGET``
@@ -410,19 +470,36 @@ class ApplicableActions:
         at most ``index_lemmas`` value lists that fix them all to terms of the goal's own
         variables, and as many partial fixes ({variable: value} for some of them) for
         :meth:`_look_ahead` to combine with another hypothesis's; a lemma that closes the
-        target outright (no hypotheses of its own) first, then by rank."""
+        target outright (no hypotheses of its own) first, then by rank. Remembered for
+        the last few thousand targets (sibling goals share their context: ``( ph -> ?Lps )``
+        comes back often); ``full`` maps each open variable ``v`` to ``?Lv``, so the target
+        and the open variables decide the answer."""
+        key = (target, typecode, tuple(open_vars), limit_index, skip)
+        found = self._unifiers.get(key)
+        if found is None:
+            found = self._unify_index(target, typecode, open_vars, full, limit_index, skip)
+            if len(self._unifiers) >= 4096:
+                self._unifiers.pop(next(iter(self._unifiers)))
+            self._unifiers[key] = found
+        return found
+
+    def _unify_index(self, target: Any, typecode: str, open_vars: Sequence[str],
+                     full: dict[str, Any], limit_index: int, skip: frozenset[str]
+                     ) -> tuple[list[list[Any]], list[dict[str, Any]]]:
         statements = self.env.db.statements
         seen: set[tuple[Any, ...]] = set()
         whole: list[tuple[bool, int, list[Any]]] = []
         parts: list[tuple[bool, int, dict[str, Any]]] = []
+        shape = _skeleton(target)
         for rank, lemma in enumerate(self.sharing(typecode, target, INDEX_BUDGET)):
             if lemma in skip or statements[lemma].index >= limit_index:
                 continue
-            renamed = self._renamed(lemma, "?T")
-            if renamed is None:
+            lemma_shape = self._shape(lemma)
+            if lemma_shape is None or not _may_unify(shape, lemma_shape):
                 continue
+            renamed = self._renamed(lemma, "?T")
             unifier: dict[str, Any] = {}
-            if not unify(target, renamed[0], unifier):
+            if renamed is None or not unify(target, renamed[0], unifier):
                 continue
             values = [resolve(full[v], unifier) for v in open_vars]
             key = tuple(values)
@@ -431,9 +508,9 @@ class ApplicableActions:
             seen.add(key)
             fixed = _fixed(open_vars, values)
             if len(fixed) == len(open_vars):
-                whole.append((len(renamed[2]) > 0, rank, values))
+                whole.append((renamed[2], rank, values))
             elif fixed:
-                parts.append((len(renamed[2]) > 0, rank, fixed))
+                parts.append((renamed[2], rank, fixed))
         whole.sort(key=lambda entry: entry[:2])
         parts.sort(key=lambda entry: entry[:2])
         return ([values for _, _, values in whole[:self.index_lemmas]],
@@ -468,7 +545,7 @@ class ApplicableActions:
                    prior: float, level: float) -> None:
             done = dict(sigma)
             done.update(zip(open_vars, values))
-            if any(env.instantiate(pattern, h, done) == goal for h in logical):
+            if any(_instance_is(pattern, h, done, goal) for h in logical):
                 return  # the goal again: a step that goes nowhere
             texts = tuple(env.grammar.text(done[v]) for v in missing)
             found.append((level, min(prior, -1e-9), texts))
@@ -481,14 +558,17 @@ class ApplicableActions:
             # per hypothesis, lemmas that fix some of the open variables only: two of
             # them, from different hypotheses, may fix all (3eqtr4i's A and B)
             pieces: list[list[tuple[dict[str, Any], float]]] = []
-            for hyp, lemmas in zip(pattern.hyps, per_hyp):
+            for number, (hyp, lemmas) in enumerate(zip(pattern.hyps, per_hyp)):
                 if hyp[0] != "e" or not _mentions(pattern, hyp[2], wanted):
                     continue
                 target = env.instantiate(pattern, hyp[2], full)
                 hyp_pieces: list[tuple[dict[str, Any], float]] = []
                 pieces.append(hyp_pieces)
                 if self.index_lemmas:
-                    tried = {lemma for lemma, _ in lemmas[:self.lemma_limit]}
+                    tried = self._tried.get((label, number))
+                    if tried is None:
+                        tried = self._tried[(label, number)] = frozenset(
+                            lemma for lemma, _ in lemmas[:self.lemma_limit])
                     whole, parts = self._index_unifiers(target, hyp[1], open_vars, full,
                                                         limit_index, tried)
                     for rank, values in enumerate(whole):
@@ -498,17 +578,24 @@ class ApplicableActions:
                                        for rank, fixed in enumerate(parts)]
                 if not lemmas:
                     continue
-                for share, unifier in self._lemma_unifiers(target, hyp[1], lemmas,
-                                                           limit_index):
-                    values = [resolve(full[v], unifier) for v in open_vars]
-                    still = _metavariables(values)
-                    if not still:
+                key = (label, number, target, tuple(open_vars), limit_index)
+                fills = self._fills.get(key)
+                if fills is None:
+                    fills = []
+                    for share, unifier in self._lemma_unifiers(target, hyp[1], lemmas,
+                                                               limit_index):
+                        values = [resolve(full[v], unifier) for v in open_vars]
+                        fills.append((share, values, _fixed(open_vars, values)
+                                      if any(value.meta for value in values) else None))
+                    if len(self._fills) >= 4096:
+                        self._fills.pop(next(iter(self._fills)))
+                    self._fills[key] = fills
+                for share, values, fixed in fills:
+                    if fixed is None:  # every open variable fixed
                         record(sigma, open_vars, values, share, 1)
-                        continue
-                    if self.index_lemmas and len(hyp_pieces) < 2 * self.index_lemmas:
-                        fixed = _fixed(open_vars, values)
-                        if fixed:
-                            hyp_pieces.append((fixed, share))
+                    elif (fixed and self.index_lemmas
+                            and len(hyp_pieces) < 2 * self.index_lemmas):
+                        hyp_pieces.append((fixed, share))
             combined: list[tuple[float, dict[str, Any]]] = []
             for first, second in itertools.combinations(pieces, 2):
                 for (a, prior_a), (b, prior_b) in itertools.product(first[:8], second[:8]):
@@ -528,6 +615,141 @@ class ApplicableActions:
 
 
 
+def _needs(env: Any, label: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """Per logical hypothesis of ``label``: its typecode and :func:`_skeleton`, the label's
+    variables as None (they match anything of their typecode)."""
+    pattern = env.pattern(label)
+    if isinstance(pattern, str):
+        return (("", (None, ())),)  # never closes anything
+    variables = pattern.var_of_float
+    return tuple((h[1], _skeleton(h[2], variables)) for h in pattern.hyps
+                 if h[0] == "e" and h[1] not in env.syntax_typecodes)
+
+
+def _offers(env: Any, theorem: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The typecode and :func:`_skeleton` of each of ``theorem``'s ``$e`` hypotheses."""
+    return tuple((g.typecode, _skeleton(g.tree, {}))
+                 for g in env.theorem(theorem).essentials.values())
+
+
+def _may_close(needs: tuple[tuple[str, tuple[Any, ...]], ...],
+               offers: tuple[tuple[str, tuple[Any, ...]], ...]) -> bool:
+    """Whether each hypothesis in ``needs`` may match one in ``offers`` (top two levels)."""
+    return all(any(typecode == offered and _may_unify(shape, fact) for offered, fact in offers)
+               for typecode, shape in needs)
+
+
+# The conclusion index: a discrimination tree per typecode. A conclusion's key is its
+# syntax tree's labels in pre-order, a variable of the label written _STAR (it matches a
+# whole sub-tree of the goal), cut after KEY_LIMIT symbols; _END holds the labels whose key
+# ends at a node, _CUT those whose key was cut there (no Metamath label is "*", "" or "...").
+KEY_LIMIT = 24
+_STAR, _END, _CUT = "*", "", "..."
+
+
+def _insert(trie: dict[Any, Any], pattern: Any, label: str) -> bool:
+    """Add ``label``'s conclusion to ``trie``; whether a match of its key is a match of the
+    conclusion (the key was not cut and no variable occurs twice)."""
+    node, stack, size = trie, [pattern.conclusion], 0
+    variables = pattern.var_of_float
+    seen: set[str] = set()
+    linear = True
+    while stack:
+        if size == KEY_LIMIT:
+            node.setdefault(_CUT, []).append(label)
+            return False
+        tree = stack.pop()
+        if tree.label in variables:
+            node = node.setdefault(_STAR, {})
+            linear = linear and tree.label not in seen
+            seen.add(tree.label)
+        else:
+            node = node.setdefault(tree.label, {})
+            stack.extend(reversed(tree.children))
+        size += 1
+    node.setdefault(_END, []).append(label)
+    return linear
+
+
+def _retrieve(trie: dict[Any, Any], tree: Any) -> list[str]:
+    """The labels in ``trie`` whose key matches ``tree``: every label whose conclusion
+    matches it, and some whose repeated variables or cut key do not."""
+    symbols: list[str] = []  # the goal in pre-order
+    ends: list[int] = []  # for each position, the position after its sub-tree
+    stack: list[Any] = [tree]
+    open_nodes: list[tuple[int, int]] = []  # (position, children still to close it)
+    while stack:
+        node = stack.pop()
+        ends.append(0)
+        symbols.append(node.label)
+        stack.extend(reversed(node.children))
+        open_nodes.append((len(symbols) - 1, len(node.children)))
+        while open_nodes and open_nodes[-1][1] == 0:
+            position, _ = open_nodes.pop()
+            ends[position] = len(symbols)
+            if open_nodes:
+                parent, left = open_nodes[-1]
+                open_nodes[-1] = (parent, left - 1)
+    size = len(symbols)
+    found: list[str] = []
+    todo: list[tuple[dict[Any, Any], int]] = [(trie, 0)]
+    while todo:
+        node, position = todo.pop()
+        cut = node.get(_CUT)
+        if cut:
+            found += cut
+        if position == size:
+            found += node.get(_END, ())
+            continue
+        child = node.get(symbols[position])
+        if child is not None:
+            todo.append((child, position + 1))
+        child = node.get(_STAR)
+        if child is not None:
+            todo.append((child, ends[position]))
+    return found
+
+
+def _skeleton(node: Any, variables: Any = None) -> tuple[Any, ...]:
+    """A tree's head and its children's heads, None for a metavariable (``?...``, or with
+    ``variables``, a label in it)."""
+    def head(label: str) -> str | None:
+        if variables is None:
+            return None if label[0] == "?" else label
+        return None if label in variables else label
+
+    top = head(node.label)
+    if top is None:
+        return (None, ())
+    return (top, tuple(head(c.label) for c in node.children))
+
+
+def _may_unify(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """False when the top two levels of two trees (:func:`_skeleton`, with no unifier yet)
+    already clash: then :func:`unify` would fail; True otherwise."""
+    if a[0] is None or b[0] is None:
+        return True
+    if a[0] != b[0]:
+        return False
+    for x, y in zip(a[1], b[1]):
+        if x is not None and y is not None and x != y:
+            return False
+    return True
+
+
+def _instance_is(pattern: Any, tree: Any, sigma: dict[str, Any], target: Any) -> bool:
+    """Whether pattern tree ``tree`` of ``pattern``, with ``sigma`` (every variable of it)
+    substituted, is ``target`` (what ``env.instantiate(...) == target`` says, without
+    building the instance)."""
+    var = pattern.var_of_float.get(tree.label)
+    if var is not None:
+        return sigma[var] == target
+    if tree.label != target.label:
+        return False
+    return all(_instance_is(pattern, child, sigma, other)
+               for child, other in zip(tree.children, target.children))
+
+
 def _walk(node: Any, unifier: dict[str, Any]) -> Any:
     while node.label[0] == "?" and node.label in unifier:
         node = unifier[node.label]
@@ -537,7 +759,10 @@ def _walk(node: Any, unifier: dict[str, Any]) -> Any:
 def _occurs(label: str, node: Any, unifier: dict[str, Any]) -> bool:
     stack = [node]
     while stack:
-        node = _walk(stack.pop(), unifier)
+        node = stack.pop()
+        if not node.meta:
+            continue  # no metavariable below: nothing to find, nothing bound
+        node = _walk(node, unifier)
         if node.label == label:
             return True
         stack.extend(node.children)
@@ -550,11 +775,17 @@ def unify(a: Any, b: Any, unifier: dict[str, Any]) -> bool:
     tree, triangular: apply with :func:`resolve`). Every other node, the goal's own
     variables included, is a constant."""
     stack = [(a, b)]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        x, y = stack.pop()
-        x, y = _walk(x, unifier), _walk(y, unifier)
+        x, y = pop()
+        if x.meta:
+            x = _walk(x, unifier)
+        if y.meta:
+            y = _walk(y, unifier)
         if x is y or x == y:
             continue
+        if not x.meta and not y.meta:
+            return False  # two different trees without metavariables
         if x.label[0] == "?":
             if _occurs(x.label, y, unifier):
                 return False
@@ -566,24 +797,28 @@ def unify(a: Any, b: Any, unifier: dict[str, Any]) -> bool:
         elif x.label != y.label or len(x.children) != len(y.children):
             return False
         else:
-            stack.extend(zip(x.children, y.children))
+            extend(zip(x.children, y.children))
     return True
 
 
 def resolve(node: Any, unifier: dict[str, Any]) -> Any:
     """``node`` with ``unifier`` applied throughout."""
+    if not node.meta:
+        return node
     node = _walk(node, unifier)
-    if not node.children:
+    old = node.children
+    if not old or not node.meta:
         return node
-    children = tuple(resolve(c, unifier) for c in node.children)
-    if all(new is old for new, old in zip(children, node.children)):
-        return node
-    return Node(node.label, children)
+    new = [resolve(child, unifier) for child in old]
+    for fresh, child in zip(new, old):
+        if fresh is not child:
+            return Node(node.label, tuple(new))
+    return node
 
 
 def _fixed(variables: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
     """The variables whose value has no metavariable left, with their values."""
-    return {v: value for v, value in zip(variables, values) if not _metavariables([value])}
+    return {v: value for v, value in zip(variables, values) if not value.meta}
 
 
 def _labels(tree: Any, skip: Any) -> set[str]:
@@ -593,17 +828,6 @@ def _labels(tree: Any, skip: Any) -> set[str]:
     while stack:
         node = stack.pop()
         if not skip(node.label):
-            found.add(node.label)
-        stack.extend(node.children)
-    return found
-
-
-def _metavariables(nodes: Sequence[Any]) -> set[str]:
-    found: set[str] = set()
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        if node.label[0] == "?":
             found.add(node.label)
         stack.extend(node.children)
     return found

@@ -35,7 +35,7 @@ class Node:
     trees are cheap dictionary keys and unequal trees are usually told apart in O(1).
     """
 
-    __slots__ = ("label", "children", "_hash", "_text", "_rpn")
+    __slots__ = ("label", "children", "_hash", "_text", "_rpn", "meta")
 
     def __init__(self, label: str, children: tuple[Node, ...] = ()):
         # The slots' own setters (defined below the class): what object.__setattr__ does,
@@ -45,6 +45,10 @@ class Node:
         _set_hash(self, hash((label, children)))
         _set_text(self, None)  # printed form, filled by Grammar.text
         _set_rpn(self, None)
+        # whether the tree has a metavariable (a leaf labelled "?...", which no Metamath
+        # label is): candidate generators unify such trees, and skip the sub-trees without
+        _set_meta(self, label[0] == "?" if not children else
+                  any([child.meta for child in children]))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Node is immutable")
@@ -90,6 +94,7 @@ class Node:
 _set_label, _set_children = Node.label.__set__, Node.children.__set__  # type: ignore[attr-defined]
 _set_hash, _set_text, _set_rpn = (Node._hash.__set__, Node._text.__set__,  # type: ignore[attr-defined]
                                   Node._rpn.__set__)  # type: ignore[attr-defined]
+_set_meta = Node.meta.__set__  # type: ignore[attr-defined]
 
 
 @dataclass
