@@ -25,7 +25,7 @@ $(STAMP)/pip: pyproject.toml
 	@mkdir -p $(STAMP)
 	@$(PYTHON) -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
 	  || $(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[ml,dev]'
+	$(PIP) install -q -e '.[ml,dev,distributed]'
 	@touch $@
 
 lint: pip

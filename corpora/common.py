@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provergym.distributed import LOCAL, Executor, supervised
 from provergym.errors import UserError
 from provergym.paths import provergym_home
 
@@ -265,6 +266,19 @@ def _run_shard(task: tuple[str, Any]) -> ShardStatus:
                        dict(output.counts), time.perf_counter() - start, False)
 
 
+def _shard_output(task: tuple[Callable[[Any], ShardOutput], tuple[str, Any]]
+                  ) -> tuple[str, ShardOutput, float]:
+    """A shard's records, computed where the task runs (a Ray actor) and written by the
+    caller: (shard id, output, seconds)."""
+    work, (shard_id, payload) = task
+    start = time.perf_counter()
+    try:
+        output = work(payload)
+    except Exception as error:  # noqa: BLE001 - a shard's failure is data, not a crash
+        output = ShardOutput([], ((shard_id, f"{type(error).__name__}: {error}"),))
+    return shard_id, output, time.perf_counter() - start
+
+
 def _write_shard(directory: Path, shard_id: str, output: ShardOutput, features: Any,
                  seconds: float) -> None:
     import pyarrow as pa
@@ -294,17 +308,20 @@ def _read_status(meta_path: Path) -> ShardStatus:
 def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, Any]],
                  work: Callable[[Any], ShardOutput], features: Any, *, jobs: int = 2,
                  desc: str = "shards", progress: bool = True, retry_failed: bool = True,
-                 stop_after: int | None = None) -> list[ShardStatus]:
+                 stop_after: int | None = None, executor: Executor = LOCAL,
+                 initializer: Callable[[], object] | None = None) -> list[ShardStatus]:
     """Build every shard not built yet, ``jobs`` at a time; return all shards' statuses.
 
     ``shards`` are ``(shard_id, payload)``; ``work(payload)`` runs in a forked worker and
     sees whatever the caller set up before this call (module globals, a parsed database).
     A shard whose whole work raised is recorded as failed (reason kept) and, with
     ``retry_failed``, tried again by the next run. ``stop_after`` builds at most that many
-    shards and returns (for tests of resuming)."""
-    from tqdm import tqdm
+    shards and returns (for tests of resuming).
 
-    from provergym.workers import supervised
+    On Ray (``executor``), ``work`` runs in actors on any node: ``initializer()`` runs
+    once in each to set up what the caller would have (a parsed database), and the records
+    come back here, where the shards are written (no shared file system needed)."""
+    from tqdm import tqdm
 
     directory = Path(directory)
     (directory / SHARD_DIR).mkdir(parents=True, exist_ok=True)
@@ -328,7 +345,21 @@ def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, 
     bar = tqdm(total=len(shards), initial=len(statuses), desc=desc, unit="shard",
                disable=not progress, dynamic_ncols=True)
     try:
-        if jobs <= 1 or len(todo) <= 1:
+        if executor.kind == "ray":
+            def lost_remote(task: tuple[Any, tuple[str, Any]], status: str,
+                            message: str) -> tuple[str, ShardOutput, float]:
+                return task[1][0], ShardOutput([], ((task[1][0], f"{status}: {message}"),)), 0.0
+
+            remote = [(work, item) for item in todo]
+            for shard_id, output, seconds in supervised(_shard_output, remote, jobs, None,
+                                                        lost_remote, initializer,
+                                                        executor=executor):
+                _write_shard(directory, shard_id, output, features, seconds)
+                statuses[shard_id] = ShardStatus(shard_id, len(output.records),
+                                                 tuple(output.failures), dict(output.counts),
+                                                 seconds, False)
+                bar.update(1)
+        elif jobs <= 1 or len(todo) <= 1:
             results: Iterable[ShardStatus] = map(_run_shard, todo)
             for status in results:
                 statuses[status.shard_id] = status

@@ -51,6 +51,7 @@ from corpora.common import (
     iter_shard_records,
     write_manifest,
 )
+from provergym import distributed
 
 # provergym.coq's modules (and the tactic classes' regular expressions) are imported where
 # Coq runs: `provergym --help` builds its parser from this module, and they take ~80 ms
@@ -271,6 +272,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="corpus folder (default: $PROVERGYM_HOME/corpora/coq[-small])")
     parser.add_argument("--write-manifest", action="store_true",
                         help="write corpora/splits/coq/ from this build's lemmas")
+    distributed.add_executor_arguments(parser)
 
 
 def build(args: argparse.Namespace) -> Path:
@@ -299,7 +301,8 @@ def build(args: argparse.Namespace) -> Path:
     directory = Path(args.out) if args.out else corpus_dir(default_name)
     shards = [(display_name(f), str(f.resolve())) for f in files]
     statuses = build_shards(directory, shards, _work, features(), jobs=args.jobs,
-                            desc="coq files")
+                            desc="coq files",
+                            executor=distributed.Executor(args.executor, args.ray_address))
     splitter = Splitter.for_corpus(CORPUS, args.seed, valid=0.1, test=0.1)
     if args.write_manifest:
         keys = [r["lemma_id"] for r in iter_shard_records(directory, [s.shard_id for s in

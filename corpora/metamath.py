@@ -43,6 +43,7 @@ never reuses stale shards.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import hashlib
 import os
@@ -63,6 +64,7 @@ from corpora.common import (
     corpus_dir,
     write_manifest,
 )
+from provergym import distributed
 from provergym.metamath.database import MetamathError, parse_database
 from provergym.metamath.env import Action
 from provergym.metamath.grammar import Grammar, GrammarError
@@ -266,6 +268,15 @@ class _Context:
 _CONTEXT: dict[str, _Context] = {}
 
 
+def _load_context(db_path: str, limit: int | None) -> None:
+    """A Ray actor's context: the database parsed there (a forked worker inherits it)."""
+    if "current" not in _CONTEXT:
+        db = parse_database(db_path)
+        theorems = db.theorems()
+        _CONTEXT["current"] = _Context(StepExtractor(db),
+                                       theorems[:limit] if limit is not None else theorems)
+
+
 def _work(payload: tuple[int, int]) -> ShardOutput:
     context = _CONTEXT["current"]
     start, stop = payload
@@ -299,7 +310,8 @@ def build_corpus(db_path: str | os.PathLike[str] = SET_MM, out: str | os.PathLik
                  *, name: str | None = None, limit: int | None = None, jobs: int = 2,
                  chunk_size: int = CHUNK_SIZE, progress: bool = True,
                  manifest_root: str | os.PathLike[str] = MANIFEST_ROOT,
-                 stop_after: int | None = None) -> Path:
+                 stop_after: int | None = None,
+                 executor: distributed.Executor = distributed.LOCAL) -> Path:
     """Build (or resume) the proof-step corpus of ``db_path``; return its folder.
 
     ``limit`` keeps the first N ``$p`` in database order; ``stop_after`` builds at most
@@ -328,7 +340,10 @@ def build_corpus(db_path: str | os.PathLike[str] = SET_MM, out: str | os.PathLik
             print(f"{db_path}: {len(theorems):,} $p in {len(shards)} chunks -> {out}",
                   file=sys.stderr)
         statuses = build_shards(out, shards, _work, features(), jobs=jobs, progress=progress,
-                                desc=f"{name} chunks", stop_after=stop_after)
+                                desc=f"{name} chunks", stop_after=stop_after,
+                                executor=executor,
+                                initializer=functools.partial(_load_context, str(db_path),
+                                                              limit))
         if stop_after is not None:
             return out
         splitter = splitter_for(name, manifest_root)
@@ -364,6 +379,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write corpora/splits/NAME/{train,valid,test}.txt for the "
                              "database's $p with the fixed seed, then stop")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    distributed.add_executor_arguments(parser)
 
 
 def build(args: argparse.Namespace) -> Path:
@@ -380,4 +396,5 @@ def build(args: argparse.Namespace) -> Path:
                                    database_split(db))
         return directory
     return build_corpus(args.db, args.out, name=args.name, limit=args.limit, jobs=args.jobs,
-                        chunk_size=args.chunk_size, progress=not args.quiet)
+                        chunk_size=args.chunk_size, progress=not args.quiet,
+                        executor=distributed.Executor(args.executor, args.ray_address))

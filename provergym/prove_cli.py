@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from agents.defaults import FREQUENCY_WEIGHT
+from provergym import distributed
 from provergym.bench.methods import method_names
 from provergym.errors import UserError
 from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT
@@ -57,7 +58,7 @@ def register(subparsers) -> None:
     bench.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
                        "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
     _search_arguments(bench)
-    bench.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    distributed.add_arguments(bench, local_jobs=1)
     bench.add_argument("--out", default="bench-out", help="output folder")
     bench.add_argument("--no-resume", action="store_true", help="start again from scratch")
     bench.add_argument("--improve-options", default="/3 /depth 1")
@@ -115,7 +116,7 @@ def register(subparsers) -> None:
     iterate.add_argument("--logprob-weight", type=float, default=1.0,
                          help="weight of the log-probability in the priority (0 with "
                               "--value-weight: the value alone)")
-    iterate.add_argument("--jobs", type=int, default=1, help="parallel search processes")
+    distributed.add_arguments(iterate, local_jobs=1)
     iterate.add_argument("--seed", type=int, default=0, help="the pool's sample")
     iterate.add_argument("--no-progress", action="store_true")
     iterate.set_defaults(func=run_iterate)
@@ -334,12 +335,14 @@ def run_bench_command(args: argparse.Namespace) -> int:
     if args.backend == "metamath":
         names, train = _metamath_names(args, names)
     names = fixed_sample(names, args.limit or None)
+    jobs, executor = distributed.from_arguments(args, local_jobs=1)
     config = BenchConfig(
         backend=args.backend, methods=methods, theorems=tuple(names), out_dir=args.out,
         db=args.db, train_theorems=train, model=args.model, search=_search_config(args),
         retrieval_weight=args.retrieval_weight, lemmas=args.lemmas,
         index_lemmas=args.index_lemmas,
-        frequency_weight=args.frequency_weight, jobs=max(1, args.jobs), resume=not args.no_resume,
+        frequency_weight=args.frequency_weight, jobs=jobs, executor=executor,
+        resume=not args.no_resume,
         improve_options=args.improve_options, improve_seconds=args.improve_seconds,
         hammer_timeout=args.hammer_timeout, data=args.data, progress=not args.no_progress)
     try:
@@ -386,13 +389,14 @@ def run_iterate(args: argparse.Namespace) -> int:
     from provergym.bench.iterate import IterateConfig, iterate
 
     out = args.out or str(provergym_home() / "iterate" / Path(args.model).resolve().name)
+    jobs, executor = distributed.from_arguments(args, local_jobs=1)
     config = IterateConfig(
         out_dir=out, model=args.model, db=args.db, rounds=args.rounds,
         pool=args.pool or 1000, first=args.first, valid=args.valid or 200,
         budget=args.budget or 16, candidates=args.candidates,
         time_limit=args.time_limit, train_steps=args.train_steps, restart=args.restart,
         value_weight=args.value_weight, logprob_weight=args.logprob_weight,
-        jobs=max(1, args.jobs), seed=args.seed,
+        jobs=jobs, executor=executor, seed=args.seed,
         # progress bars on a terminal; in a log, one line per phase and one row per round
         progress=not args.no_progress and sys.stderr.isatty())
     return _run_rounds(iterate, config)
@@ -404,13 +408,14 @@ def _run_iterate_coq(args: argparse.Namespace) -> int:
     from provergym.paths import provergym_home
 
     out = args.out or str(provergym_home() / "iterate" / f"coq-{args.method}")
+    jobs, executor = distributed.from_arguments(args, local_jobs=1)
     config = CoqIterateConfig(
         out_dir=out, data=args.data or str(corpus_dir("coq")), method=args.method,
         rounds=args.rounds, pool=args.pool or 200, valid=args.valid or 50,
         budget=args.budget or 8, candidates=args.candidates, time_limit=args.time_limit,
         hammer_timeout=args.hammer_timeout,
         libs=tuple(lib.strip() for lib in args.libs.split(",") if lib.strip()),
-        jobs=max(1, args.jobs), seed=args.seed,
+        jobs=jobs, executor=executor, seed=args.seed,
         progress=not args.no_progress and sys.stderr.isatty())
     return _run_rounds(iterate_coq, config)
 

@@ -31,7 +31,7 @@ class TaskLost(Exception):
         self.task, self.status, self.message = task, status, message
 
 
-_RAISE: Any = object()  # the default ``lost``: raise TaskLost
+RAISE: Any = object()  # the default ``lost``: raise TaskLost
 
 # pebble's pool threads poll every CONSTS.sleep_unit seconds (0.1 by default), and joining a
 # pool waits out a poll: 0.1 s per pool, 3% of checking set.mm. At 0.02 joining takes about
@@ -41,7 +41,7 @@ POLL_SECONDS = 0.02
 
 def supervised(function: Callable[[Task], Result], tasks: Iterable[Task], jobs: int,
                limit: float | None = None,
-               lost: Callable[[Task, str, str], Result] | Result = _RAISE,
+               lost: Callable[[Task, str, str], Result] | Result = RAISE,
                initializer: Callable[[], object] | None = None, *,
                ordered: bool = False) -> Iterator[Result]:
     """``function(task)`` for every task in ``jobs`` forked workers; yields each result as
@@ -87,7 +87,7 @@ def supervised(function: Callable[[Task], Result], tasks: Iterable[Task], jobs: 
             else:
                 yield result
                 continue
-            if lost is _RAISE:
+            if lost is RAISE:
                 raise TaskLost(task, status, message)
             yield lost(task, status, message) if callable(lost) else lost
         finished = True

@@ -46,6 +46,7 @@ from provergym.bench.runner import (
     run_bench,
 )
 from provergym.bench.summary import wilson_interval
+from provergym.distributed import LOCAL, Executor
 from provergym.metamath.prooftree import incomplete_proof
 from provergym.paths import SET_MM
 from provergym.search.bestfirst import SearchConfig
@@ -74,7 +75,8 @@ class IterateConfig:
     # mixes in the value, and logprob_weight 0 with it orders by the value alone
     value_weight: float = 0.0
     logprob_weight: float = 1.0
-    jobs: int = 1
+    jobs: int = 1  # search workers (Ray: actors; 0 there: one per CPU of the cluster)
+    executor: Executor = LOCAL  # where the search's workers run (changes no result)
     seed: int = 0  # the pool's sample
     progress: bool = True
 
@@ -237,7 +239,8 @@ def bench_round(config: IterateConfig, model: str, theorems: Sequence[str], out:
         backend="metamath", methods=("model",), theorems=tuple(theorems), out_dir=str(out),
         db=config.db, train_theorems=train, model=model,
         search=search or search_config(config),
-        jobs=config.jobs, progress=config.progress, keep_all_trees=True)
+        jobs=config.jobs, executor=config.executor, progress=config.progress,
+        keep_all_trees=True)
     run_bench(bench)
     return [line for line in read_results(out) if line["method"] == "model"]
 
@@ -333,7 +336,7 @@ def write_json(path: Path, data: Any) -> None:
 def check_same_config(out: Path, config: Any) -> None:
     """Refuse a rounds folder made with other settings (all but jobs, progress and rounds:
     more rounds may be added later), naming the differences; then record ``config``."""
-    ignored = ("jobs", "progress", "rounds")
+    ignored = ("jobs", "executor", "progress", "rounds")
     settings = json.loads(json.dumps(asdict(config)))  # tuples as JSON gives them back
     path = out / "config.json"
     old = read_json(path)

@@ -48,6 +48,7 @@ from provergym.bench.runner import (
     run_bench,
 )
 from provergym.bench.summary import wilson_interval
+from provergym.distributed import LOCAL, Executor
 from provergym.search.bestfirst import SearchConfig
 from provergym.search.result import PROVED, SearchResult
 
@@ -69,7 +70,8 @@ class CoqIterateConfig:
     # the lemmas to evaluate on instead of the valid manifest's sample (a user's own)
     pool_lemmas: tuple[str, ...] = ()
     valid_lemmas: tuple[str, ...] = ()
-    jobs: int = 1
+    jobs: int = 1  # search workers (Ray: actors; 0 there: one per CPU of the cluster)
+    executor: Executor = LOCAL  # where the search's workers run (changes no result)
     seed: int = 0
     progress: bool = True
 
@@ -157,7 +159,8 @@ def _bench(config: CoqIterateConfig, lemmas: Sequence[str], out: Path,
         data=config.data, extra_data=tuple(str(d) for d in data_dirs),
         search=SearchConfig(expansions=config.budget, candidates=config.candidates,
                             time_limit=config.time_limit),
-        hammer_timeout=config.hammer_timeout, jobs=config.jobs, progress=config.progress,
+        hammer_timeout=config.hammer_timeout, jobs=config.jobs, executor=config.executor,
+        progress=config.progress,
         keep_all_trees=False))
     return [line for line in read_results(out) if line["method"] == config.method]
 

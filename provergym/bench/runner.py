@@ -52,6 +52,7 @@ from provergym.bench.methods import (
 from provergym.bench.summary import summarise
 from provergym.coq.env import CoqFile
 from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
+from provergym.distributed import LOCAL, Executor, supervised
 from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT, CandidateConfig
 from provergym.paths import SET_MM
 from provergym.search.bestfirst import SearchConfig, best_first_search
@@ -62,7 +63,6 @@ from provergym.search.result import (
     SearchResult,
     SearchStats,
 )
-from provergym.workers import supervised
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
@@ -90,7 +90,9 @@ class BenchConfig:
     # theorems' proofs) mixed into the model's (0: the model and retrieval alone)
     frequency_weight: float = FREQUENCY_WEIGHT
     search: SearchConfig = field(default_factory=SearchConfig)
-    jobs: int = 1
+    jobs: int = 1  # workers (Ray: actors; 0 there: one per CPU of the cluster)
+    # where the workers run: this machine's forked pool, or Ray (changes no result)
+    executor: Executor = LOCAL
     resume: bool = True
     improve_options: str = "/3 /depth 1"
     improve_seconds: float = 20.0  # per theorem (a batch's limit is this times its size)
@@ -460,27 +462,31 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
     if method == "improve":
         chunks = [todo[i:i + 10] for i in range(0, len(todo), 10)]
         tasks_i = [(config, chunk) for chunk in chunks]
-        if config.jobs <= 1:
+        if config.jobs <= 1 and config.executor.kind == "local":
             for task in tasks_i:
                 yield from _improve_work(task)
             return
         limit = _hard_limit(config.improve_seconds * 10)
         for lines in supervised(_improve_work, tasks_i, config.jobs, limit, _lost_improve,
-                                initializer=_worker_init):
+                                initializer=_worker_init, executor=config.executor):
             yield from lines
         return
     tasks = [(config, method, theorem) for theorem in todo]
-    if config.backend == "metamath" and not get_method("metamath", method).needs_model:
+    local = config.executor.kind == "local"
+    if (local and config.backend == "metamath"
+            and not get_method("metamath", method).needs_model):
         _policy(config, method)  # build before forking: the workers share it
-    if config.jobs <= 1:
+    if config.jobs <= 1 and local:
         try:
             for task in tasks:
                 yield _work(task)
         finally:
             _close_coq()
         return
+    # Ray's actors are warm: each builds the policy once (the method registry's cache) and
+    # keeps its Coq sessions, for all the theorems it is given.
     yield from supervised(_work, tasks, config.jobs, _hard_limit(config.search.time_limit),
-                          _lost_attempt, initializer=_worker_init)
+                          _lost_attempt, initializer=_worker_init, executor=config.executor)
 
 
 # A worker's attempt gets its own time limit and then this much more, for loading the model
