@@ -302,7 +302,7 @@ def build(args: argparse.Namespace) -> Path:
     shards = [(display_name(f), str(f.resolve())) for f in files]
     statuses = build_shards(directory, shards, _work, features(), jobs=args.jobs,
                             desc="coq files",
-                            executor=distributed.Executor(args.executor, args.ray_address))
+                            executor=distributed.executor_of(args))
     splitter = Splitter.for_corpus(CORPUS, args.seed, valid=0.1, test=0.1)
     if args.write_manifest:
         keys = [r["lemma_id"] for r in iter_shard_records(directory, [s.shard_id for s in

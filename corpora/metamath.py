@@ -397,4 +397,4 @@ def build(args: argparse.Namespace) -> Path:
         return directory
     return build_corpus(args.db, args.out, name=args.name, limit=args.limit, jobs=args.jobs,
                         chunk_size=args.chunk_size, progress=not args.quiet,
-                        executor=distributed.Executor(args.executor, args.ray_address))
+                        executor=distributed.executor_of(args))

@@ -103,15 +103,29 @@ def add_executor_arguments(parser: Any) -> None:
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
                         help="local: forked processes on this machine (default); ray: Ray "
                              "actors, on a local Ray or the cluster at --ray-address")
+    parser.add_argument("--worker-max-tasks", type=int, default=None,
+                        help="with --executor ray: replace a worker after this many tasks")
+    parser.add_argument("--worker-memory-cap", type=float, default=None, metavar="MB",
+                        help="with --executor ray: replace a worker once its peak memory "
+                             "passes this many MB (checked after each task)")
     parser.add_argument("--ray-address", default=None,
                         help="with --executor ray: auto (the cluster `ray start` made here) "
                              "or HOST:PORT of its head (default: a local Ray with this "
                              "machine's cores)")
 
 
+def executor_of(args: Any) -> Executor:
+    """The :class:`Executor` that :func:`add_executor_arguments`' options ask for."""
+    if args.executor != "ray" and (args.worker_max_tasks or args.worker_memory_cap):
+        raise DistributedError("--worker-max-tasks and --worker-memory-cap need "
+                               "--executor ray")
+    return Executor(args.executor, args.ray_address, args.worker_max_tasks,
+                    args.worker_memory_cap)
+
+
 def from_arguments(args: Any, local_jobs: int) -> tuple[int, Executor]:
     """(jobs, executor) from :func:`add_arguments`' options."""
-    executor = Executor(args.executor, args.ray_address)
+    executor = executor_of(args)
     jobs = args.jobs if args.jobs is not None else (0 if executor.kind == "ray" else local_jobs)
     if jobs < (0 if executor.kind == "ray" else 1):
         raise DistributedError(f"--jobs must be at least 1, not {jobs}")

@@ -135,3 +135,28 @@ def test_a_corpus_built_on_ray_is_the_one_built_locally(tmp_path):
         built[name] = {split: corpus[split].to_list() for split in corpus}
     assert built["ray"] == built["local"]
     assert sum(len(rows) for rows in built["ray"].values()) > 100
+
+
+
+def _grow(task: int) -> int:
+    block = bytearray(64 << 20)  # 64 MB more, kept by the actor
+    for page in range(0, len(block), 4096):
+        block[page] = 1  # touched: resident
+    # kept by the actor's process (this function travels by value, with fresh globals)
+    sys.__dict__.setdefault("_provergym_test_kept", []).append(block)
+    return os.getpid()
+
+
+def _rss_mb(task: int) -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_an_actor_above_its_memory_cap_is_replaced():
+    # a fresh actor's peak memory (that actor is replaced after its one task)
+    fresh = list(supervised(_rss_mb, [0], 1, executor=Executor("ray", max_tasks=1)))[0]
+    pids = list(supervised(_grow, range(4), 1,
+                           executor=Executor("ray", memory_cap_mb=fresh + 100)))
+    # +64 MB, +128 MB: past the cap after the second task, so a new actor takes the third
+    assert pids[0] == pids[1] and pids[2] != pids[1]
