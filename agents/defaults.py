@@ -14,3 +14,6 @@ COQ_RETRIEVAL_WEIGHT = 0.5
 # has the training label counts); measured 2026-12-04: set.mm test sample of 200, 27 -> 28;
 # the demo's 50, 34 -> 35 (0.25: 34, 0.75: 33); no theorem lost
 FREQUENCY_WEIGHT = 0.5
+
+# The name of the policy server's Ray actor (agents.policy_server), which bench workers look up
+POLICY_SERVER = "provergym-policy-server"

@@ -1,5 +1,6 @@
 """A policy server: one Ray actor holds the model and answers many search workers' model
-calls, batched dynamically (a first prototype; not yet wired into ``bench``/``iterate``).
+calls, batched dynamically (a first prototype: ``provergym bench --executor ray
+--policy-server`` uses it for the Metamath model; ``iterate`` does not yet).
 
 A search worker's model calls are of two kinds (see
 :class:`agents.search_policies.MetamathModelPolicy`): the first-token distribution over the
@@ -23,6 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from agents.defaults import POLICY_SERVER
 from agents.policy import Policy
 from agents.tasks import goal_text
 
@@ -37,6 +39,7 @@ class PolicyServer:
         if threads:
             torch.set_num_threads(threads)
         self.policy = Policy.load(model_dir, device=device)
+        self.model_path = model_dir
         self.max_batch, self.deadline = max_batch, deadline_ms / 1000
         self.queue: list[tuple[str, Any, asyncio.Future]] = []
         self.runner: asyncio.Task | None = None
@@ -48,6 +51,9 @@ class PolicyServer:
 
     async def score(self, goal: str, actions: list[str]) -> list[float]:
         return await self._submit("score", (goal, actions))
+
+    def model_dir(self) -> str:
+        return self.model_path
 
     def stats(self) -> dict[str, float]:
         counts = dict(self.counts)
@@ -107,7 +113,11 @@ def start_server(model_dir: str, name: str, max_batch: int = 16, deadline_ms: fl
     handle = actor.options(name=name).remote(model_dir, max_batch, deadline_ms, threads,
                                              "cuda" if num_gpus else None)
     ray.get(handle.stats.remote())  # loaded
+    _STARTED[name] = handle  # Ray ends an actor nobody holds a handle to, named or not
     return handle
+
+
+_STARTED: dict[str, Any] = {}
 
 
 class ServedModel:
@@ -133,3 +143,29 @@ class ServedModel:
             return []
         text = goal_text(self.local.task, goal)
         return ray.get(self.server.score.remote(text, list(actions)))
+
+
+def ensure_server(model_dir: str, name: str = POLICY_SERVER, **options: Any) -> Any:
+    """The running server ``name`` (Ray must be connected), started with ``model_dir`` if
+    there is none. One that serves another model is an error, not a silent mix."""
+    import ray
+
+    try:
+        handle = ray.get_actor(name)
+    except ValueError:
+        # no CPU slot of its own: the workers keep theirs (it shares the machine's cores)
+        return start_server(model_dir, name, **{"num_cpus": 0, **options})
+    serving = ray.get(handle.model_dir.remote())
+    if serving != model_dir:
+        raise ValueError(f"the policy server {name!r} serves {serving}, not {model_dir}")
+    return handle
+
+
+def served(local: Policy, name: str) -> ServedModel:
+    """``local`` with its model calls sent to the running server ``name``."""
+    import ray
+
+    try:
+        return ServedModel(local, ray.get_actor(name))
+    except ValueError:
+        raise ValueError(f"no policy server {name!r} is running on this Ray cluster") from None

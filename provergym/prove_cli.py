@@ -59,6 +59,9 @@ def register(subparsers) -> None:
                        "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
     _search_arguments(bench)
     distributed.add_arguments(bench, local_jobs=1)
+    bench.add_argument("--policy-server", action="store_true",
+                       help="with --executor ray, Metamath: one batched policy server answers "
+                            "every worker's model calls (a prototype; on CPU it is slower)")
     bench.add_argument("--out", default="bench-out", help="output folder")
     bench.add_argument("--no-resume", action="store_true", help="start again from scratch")
     bench.add_argument("--improve-options", default="/3 /depth 1")
@@ -342,7 +345,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         retrieval_weight=args.retrieval_weight, lemmas=args.lemmas,
         index_lemmas=args.index_lemmas,
         frequency_weight=args.frequency_weight, jobs=jobs, executor=executor,
-        resume=not args.no_resume,
+        policy_server=args.policy_server, resume=not args.no_resume,
         improve_options=args.improve_options, improve_seconds=args.improve_seconds,
         hammer_timeout=args.hammer_timeout, data=args.data, progress=not args.no_progress)
     try:

@@ -65,6 +65,9 @@ class MethodConfig:
     # iteration's rounds of found proofs)
     extra_data: tuple[str, ...] = ()
     threads: int = 1  # torch threads of a model policy
+    # Metamath model: the name of a running policy server (a Ray actor, agents.policy_server)
+    # that answers the model's calls; "": the model in this process
+    policy_server: str = ""
 
     def __post_init__(self) -> None:
         if self.backend not in ("metamath", "coq"):
@@ -234,7 +237,7 @@ def _metamath_model(config: MethodConfig) -> Policy:
     if config.frequency_weight and config.train_theorems:
         counts = label_counts(config.db, config.train_theorems)
     try:
-        return MetamathModelPolicy(
+        policy = MetamathModelPolicy(
             config.model or "", metamath_env(config.db), _candidate_labels(config),
             config.candidates,
             lemma_table(config.db, config.train_theorems, config.candidates.lemma_limit),
@@ -243,6 +246,11 @@ def _metamath_model(config: MethodConfig) -> Policy:
             threads=config.threads)
     except (OSError, ValueError) as error:
         raise BenchError(f"cannot load the model {config.model}: {error}") from error
+    if config.policy_server:
+        from agents.policy_server import served
+
+        policy.model = served(policy.model, config.policy_server)
+    return policy
 
 
 # -- Coq -------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agents.defaults import FREQUENCY_WEIGHT
+from agents.defaults import FREQUENCY_WEIGHT, POLICY_SERVER
 from corpora.common import MANIFEST_ROOT, read_manifest
 from corpora.coq import load_paths, source_path
 from provergym.api import InitError, Proved, ProverError
@@ -52,7 +52,7 @@ from provergym.bench.methods import (
 from provergym.bench.summary import summarise
 from provergym.coq.env import CoqFile
 from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
-from provergym.distributed import LOCAL, Executor, supervised
+from provergym.distributed import LOCAL, Executor, connect, supervised
 from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT, CandidateConfig
 from provergym.paths import SET_MM
 from provergym.search.bestfirst import SearchConfig, best_first_search
@@ -93,6 +93,10 @@ class BenchConfig:
     jobs: int = 1  # workers (Ray: actors; 0 there: one per CPU of the cluster)
     # where the workers run: this machine's forked pool, or Ray (changes no result)
     executor: Executor = LOCAL
+    # Metamath model on Ray: one policy server (agents.policy_server) answers every
+    # worker's model calls, batched; its first-token figures may differ from a local
+    # model's in the last bits
+    policy_server: bool = False
     resume: bool = True
     improve_options: str = "/3 /depth 1"
     improve_seconds: float = 20.0  # per theorem (a batch's limit is this times its size)
@@ -118,6 +122,8 @@ class BenchConfig:
                              f"not {self.frequency_weight}")
         if any(get_method(self.backend, m).needs_model for m in self.methods) and not self.model:
             raise BenchError("the model method needs --model DIR (a trained run folder)")
+        if self.policy_server and (self.executor.kind != "ray" or self.backend != "metamath"):
+            raise BenchError("--policy-server needs --executor ray and the Metamath backend")
 
     @functools.cached_property
     def method_config(self) -> MethodConfig:
@@ -134,7 +140,8 @@ class BenchConfig:
             candidates=CandidateConfig(lemma_limit=self.lemmas, index_lemmas=self.index_lemmas),
             train_theorems=self.train_theorems if self.backend == "metamath" else (),
             labels_before=labels_before, data=self.data if self.backend == "coq" else "",
-            extra_data=self.extra_data if self.backend == "coq" else ())
+            extra_data=self.extra_data if self.backend == "coq" else (),
+            policy_server=POLICY_SERVER if self.policy_server else "")
 
 
 # -- theorems ---------------------------------------------------------------------------------
@@ -415,17 +422,18 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
 # (Methods, theorems, jobs and progress may change between runs.) Older runs did not record
 # the later settings; they ran with the values in _BEFORE.
 _SETTINGS = ("backend", "db", "model", "retrieval_weight", "context_terms", "retrieved_steps",
-             "lemmas", "index_lemmas", "frequency_weight",
+             "lemmas", "index_lemmas", "frequency_weight", "policy_server",
              "search", "improve_options", "improve_seconds", "hammer_timeout", "coq_args",
              "data")
 _BEFORE = {"context_terms": 0, "retrieved_steps": 0, "lemmas": 0, "index_lemmas": 0,
-           "frequency_weight": 0.0, "data": ""}
+           "frequency_weight": 0.0, "data": "", "policy_server": False}
 # Settings since removed, with the value every run since has had (their figures are in
 # benchmarks/RESULTS.md): a run made with another value is not resumed.
 _REMOVED = {"context_terms": 0, "retrieved_steps": 0}
 # Settings that only one backend reads: a change in the other backend's is no change.
 _ONLY = {"metamath": ("db", "context_terms", "retrieved_steps", "lemmas",
-                      "index_lemmas", "frequency_weight", "improve_options", "improve_seconds"),
+                      "index_lemmas", "frequency_weight", "improve_options", "improve_seconds",
+                      "policy_server"),
          "coq": ("hammer_timeout", "coq_args", "data")}
 
 
@@ -472,6 +480,14 @@ def _run_method(config: BenchConfig, method: str, todo: list[str]) -> Iterable[d
             yield from lines
         return
     tasks = [(config, method, theorem) for theorem in todo]
+    if config.policy_server and get_method(config.backend, method).needs_model:
+        from agents.policy_server import ensure_server
+
+        connect(config.executor.address, config.jobs or None)
+        try:
+            ensure_server(config.model or "", POLICY_SERVER)
+        except ValueError as error:
+            raise BenchError(str(error)) from None
     local = config.executor.kind == "local"
     if (local and config.backend == "metamath"
             and not get_method("metamath", method).needs_model):

@@ -48,3 +48,28 @@ def test_served_calls_match_the_local_model_and_are_batched(model_dir):
         assert stats["batches"] < stats["requests"]  # the 4 concurrent ones went together
     finally:
         ray.shutdown()
+
+
+def test_a_bench_on_ray_with_the_policy_server(model_dir, tmp_path):
+    from agents.defaults import POLICY_SERVER
+    from provergym.bench.runner import BenchConfig, BenchError, read_results, run_bench
+    from provergym.distributed import Executor
+    from provergym.search.bestfirst import SearchConfig
+
+    theorems = ("simpl", "simpr", "dedi", "syl2anc", "mpbi", "ceq1")
+    with pytest.raises(BenchError, match="--policy-server needs --executor ray"):
+        BenchConfig(backend="metamath", methods=("model",), theorems=theorems,
+                    out_dir=str(tmp_path), model=model_dir, policy_server=True)
+    try:
+        run_bench(BenchConfig(
+            backend="metamath", methods=("model",), theorems=theorems, out_dir=str(tmp_path),
+            db="/usr/share/metamath/databases/hol.mm", model=model_dir,
+            search=SearchConfig(expansions=4), jobs=2, executor=Executor("ray"),
+            policy_server=True, progress=False))
+        lines = read_results(tmp_path)
+        assert sorted(line["theorem"] for line in lines) == sorted(theorems)
+        assert all(line["result"]["status"] != "error" for line in lines), lines
+        stats = ray.get(ray.get_actor(POLICY_SERVER).stats.remote())
+        assert stats["first_token"] > 0  # the workers' model calls went to the server
+    finally:
+        ray.shutdown()
