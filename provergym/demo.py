@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from provergym.paths import SET_MM
@@ -186,7 +187,13 @@ def _coq_part(args: argparse.Namespace, home: Path) -> Path | None:
     ``sauto``, and the tactics of the nearest training states (``knn``, and ``knn+sauto``
     with ``sauto`` as the fallback). Their k-NN corpus is replayed from the sample's own
     ``.v`` files; its split follows the committed manifest, so no sampled lemma is in it."""
-    from provergym.bench.runner import BenchConfig, BenchError, fixed_sample, manifest_theorems
+    from provergym.bench.runner import (
+        BenchConfig,
+        BenchError,
+        SettingsChanged,
+        fixed_sample,
+        manifest_theorems,
+    )
     from provergym.bench.runner import run_bench as run
     from provergym.bench.summary import format_summary
     from provergym.search.bestfirst import SearchConfig
@@ -201,10 +208,16 @@ def _coq_part(args: argparse.Namespace, home: Path) -> Path | None:
     out_dir = home / "demo" / f"coq-stdlib-n{args.coq}-knn"
     print(f"\n      Coq: fixed tactics, sauto, k-NN tactics and k-NN + sauto on {len(sample)} "
           f"held-out stdlib lemmas (proofs checked by coqc) -> {out_dir}", flush=True)
-    summary = run(BenchConfig(backend="coq", methods=("fixed", "sauto", "knn", "knn+sauto"),
-                              theorems=tuple(sample), out_dir=str(out_dir), data=str(corpus),
-                              search=SearchConfig(expansions=8), hammer_timeout=5.0,
-                              jobs=max(1, args.jobs), resume=True))
+    config = BenchConfig(backend="coq", methods=("fixed", "sauto", "knn", "knn+sauto"),
+                         theorems=tuple(sample), out_dir=str(out_dir), data=str(corpus),
+                         search=SearchConfig(expansions=8), hammer_timeout=5.0,
+                         jobs=max(1, args.jobs), resume=True)
+    try:
+        summary = run(config)
+    except SettingsChanged:
+        # the demo's own folder, from an older demo (another home, another corpus path)
+        print(f"      {out_dir}: made by an older demo with other settings; starting it over")
+        summary = run(replace(config, resume=False))
     print(format_summary(summary))
     return out_dir
 

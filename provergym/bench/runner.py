@@ -65,6 +65,11 @@ from provergym.search.result import (
 )
 
 RESULTS = "results.jsonl"
+
+
+class SettingsChanged(BenchError):
+    """An output folder whose results were made with other settings (not resumed)."""
+
 SUMMARY = "summary.json"
 
 
@@ -461,7 +466,7 @@ def _check_same_settings(out_dir: Path, recorded: dict[str, Any]) -> None:
                for key in _SETTINGS if key not in _ONLY[other]
                and old.get(key, _BEFORE.get(key)) != new.get(key)]
     if changed:
-        raise BenchError(f"{out_dir}: its results were made with other settings "
+        raise SettingsChanged(f"{out_dir}: its results were made with other settings "
                          f"({'; '.join(changed)}); give another --out, or --no-resume to "
                          f"start over there")
 
