@@ -282,11 +282,13 @@ class Policy:
         the vocabulary lacks gets the unknown token's log-probability."""
         import torch
 
-        ids = self.tokenizer.convert_tokens_to_ids(list(words))
-        unk = self.tokenizer.unk_token_id
-        ids = [unk if i is None else i for i in ids]
         logits, _ = self._head(self._prompt(goal, PROOFSTEP, 1), with_cache=False)
-        return torch.log_softmax(logits.float(), dim=-1)[ids].tolist()
+        return torch.log_softmax(logits.float(), dim=-1)[self._word_ids(words)].tolist()
+
+    def _word_ids(self, words: Sequence[str]) -> list[int]:
+        """Each word's token id, the unknown token's for a word the vocabulary lacks."""
+        unk = self.tokenizer.unk_token_id
+        return [unk if i is None else i for i in self.tokenizer.convert_tokens_to_ids(list(words))]
 
     def _actions(self, rows: Sequence[list[int]]) -> list[str]:
         """The distinct, whole (eos reached) and well-formed action texts among generated
@@ -310,17 +312,18 @@ class Policy:
         the last bits of floating point)."""
         import torch
 
-        unk = self.tokenizer.unk_token_id
-        ids, mask, positions = self._left_padded([self._prompt(g, PROOFSTEP, 1) for g in goals])
+        table = torch.log_softmax(self._last_logits(goals, PROOFSTEP), dim=-1)
+        return [row[self._word_ids(wanted)].tolist() for row, wanted in zip(table, words)]
+
+    def _last_logits(self, goals: Sequence[Goalish], keyword: str):
+        """The logits at each goal's prompt's last position (``keyword``), in one
+        left-padded forward pass."""
+        import torch
+
+        ids, mask, positions = self._left_padded([self._prompt(g, keyword, 1) for g in goals])
         with torch.no_grad():
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                                logits_to_keep=1).logits[:, -1].float()
-        table = torch.log_softmax(logits, dim=-1)
-        out = []
-        for row, wanted in zip(table, words):
-            found = self.tokenizer.convert_tokens_to_ids(list(wanted))
-            out.append(row[[unk if i is None else i for i in found]].tolist())
-        return out
+            return self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                              logits_to_keep=1).logits[:, -1].float()
 
     # ------------------------------------------------------------------ options
 
@@ -331,11 +334,7 @@ class Policy:
 
         if not option_ids:
             raise ValueError(f"this model has no options for {keyword}")
-        ids, mask, positions = self._left_padded([self._prompt(g, keyword, 1) for g in goals])
-        with torch.no_grad():
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                                logits_to_keep=1).logits[:, -1].float()
-        chosen = logits[:, list(option_ids)]
+        chosen = self._last_logits(goals, keyword)[:, list(option_ids)]
         return torch.log_softmax(chosen, dim=-1).tolist()
 
     def value_distribution(self, goal: Goalish) -> dict[str, float]:

@@ -253,23 +253,15 @@ _WORK: dict[str, Any] = {}
 
 
 def _run_shard(task: tuple[str, Any]) -> ShardStatus:
-    shard_id, payload = task
-    work: Callable[[Any], ShardOutput] = _WORK["work"]
-    directory, features = _WORK["directory"], _WORK["features"]
-    start = time.perf_counter()
-    try:
-        output = work(payload)
-    except Exception as error:  # noqa: BLE001 - a shard's failure is data, not a crash
-        output = ShardOutput([], ((shard_id, f"{type(error).__name__}: {error}"),))
-    _write_shard(directory, shard_id, output, features, time.perf_counter() - start)
-    return ShardStatus(shard_id, len(output.records), tuple(output.failures),
-                       dict(output.counts), time.perf_counter() - start, False)
+    shard_id, output, seconds = _shard_output((_WORK["work"], task))
+    return _store(_WORK["directory"], _WORK["features"], shard_id, output,
+                  time.perf_counter() - seconds)
 
 
 def _shard_output(task: tuple[Callable[[Any], ShardOutput], tuple[str, Any]]
                   ) -> tuple[str, ShardOutput, float]:
-    """A shard's records, computed where the task runs (a Ray actor) and written by the
-    caller: (shard id, output, seconds)."""
+    """A shard's records, computed where the task runs (a forked worker, or a Ray actor
+    whose caller writes them): (shard id, output, seconds)."""
     work, (shard_id, payload) = task
     start = time.perf_counter()
     try:
@@ -277,6 +269,14 @@ def _shard_output(task: tuple[Callable[[Any], ShardOutput], tuple[str, Any]]
     except Exception as error:  # noqa: BLE001 - a shard's failure is data, not a crash
         output = ShardOutput([], ((shard_id, f"{type(error).__name__}: {error}"),))
     return shard_id, output, time.perf_counter() - start
+
+
+def _store(directory: Path, features: Any, shard_id: str, output: ShardOutput,
+           start: float) -> ShardStatus:
+    """Write a shard whose work began at ``start`` (``time.perf_counter``); its status."""
+    _write_shard(directory, shard_id, output, features, time.perf_counter() - start)
+    return ShardStatus(shard_id, len(output.records), tuple(output.failures),
+                       dict(output.counts), time.perf_counter() - start, False)
 
 
 def _write_shard(directory: Path, shard_id: str, output: ShardOutput, features: Any,
@@ -354,10 +354,8 @@ def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, 
             for shard_id, output, seconds in supervised(_shard_output, remote, jobs, None,
                                                         lost_remote, initializer,
                                                         executor=executor):
-                _write_shard(directory, shard_id, output, features, seconds)
-                statuses[shard_id] = ShardStatus(shard_id, len(output.records),
-                                                 tuple(output.failures), dict(output.counts),
-                                                 seconds, False)
+                statuses[shard_id] = _store(directory, features, shard_id, output,
+                                            time.perf_counter() - seconds)
                 bar.update(1)
         elif jobs <= 1 or len(todo) <= 1:
             results: Iterable[ShardStatus] = map(_run_shard, todo)

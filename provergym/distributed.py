@@ -304,15 +304,13 @@ def run(function: Callable[[Any], Any], tasks: Iterable[Any], jobs: int,
                         del flights[ref]
                         pool.replace(flight.actor)
                         yield from lose(flight.index, flight.task, TIMEOUT,
-                                        f"killed after {limit:g} s: it overran its time "
-                                        f"limit (a hang or one overlong call)")
+                                        workers.overran(limit))
     finally:
         # Stopped early (Ctrl-C, an error, the consumer gave up): the actors still working
         # are killed, with their tasks. The idle ones stay, warm, for this process's next
         # run (the bench's next method, iterate's next round); Ray ends them with it.
         for flight in flights.values():
-            pool.retire(flight.actor)
-            pool.fresh()
+            pool.replace(flight.actor)
 
 
 _POOLS: dict[tuple[Any, int], _Pool] = {}

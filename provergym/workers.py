@@ -39,6 +39,11 @@ RAISE: Any = object()  # the default ``lost``: raise TaskLost
 POLL_SECONDS = 0.02
 
 
+def overran(limit: float) -> str:
+    """The message of a task killed at its time limit (the local pool's and Ray's)."""
+    return f"killed after {limit:g} s: it overran its time limit (a hang or one overlong call)"
+
+
 def supervised(function: Callable[[Task], Result], tasks: Iterable[Task], jobs: int,
                limit: float | None = None,
                lost: Callable[[Task, str, str], Result] | Result = RAISE,
@@ -76,8 +81,7 @@ def supervised(function: Callable[[Task], Result], tasks: Iterable[Task], jobs: 
             try:
                 result = future.result()
             except TaskTimeout:
-                status, message = TIMEOUT, (f"killed after {limit:g} s: it overran its time "
-                                            f"limit (a hang or one overlong call)")
+                status, message = TIMEOUT, overran(limit)
             except ProcessExpired as error:
                 status, message = ERROR, (f"the worker process died (exit code "
                                           f"{error.exitcode}"

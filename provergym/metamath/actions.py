@@ -229,10 +229,7 @@ class ApplicableActions:
             found = [self._by_rank[rank] for rank in best.tolist()]
         else:
             found = []
-        if len(self._shared) >= 4096:
-            self._shared.pop(next(iter(self._shared)))
-        self._shared[key] = found
-        return found
+        return _remember(self._shared, key, found, 4096)
 
     def _build_postings(self) -> None:
         """(typecode, constant) -> the ranks (index order) of the labels of that typecode
@@ -261,10 +258,7 @@ class ApplicableActions:
         key = (state.theorem, state.goals[0].conclusion)
         found = self._recent.get(key)
         if found is None:
-            found = list(self.iter_labels(state))
-            if len(self._recent) >= 256:
-                self._recent.pop(next(iter(self._recent)))
-            self._recent[key] = found
+            found = _remember(self._recent, key, list(self.iter_labels(state)), 256)
         return list(found)
 
     def iter_labels(self, state: ProofState) -> Iterator[str]:
@@ -319,20 +313,17 @@ class ApplicableActions:
                         limit: int) -> list[tuple[str, str]]:
         """(label, action) pairs of :meth:`closing` over ``labels`` in their order, at most
         ``limit``, one per label. A label one of whose hypotheses no hypothesis of the
-        theorem can match (by typecode and head) is passed over without a match; the
+        theorem can match (by typecode and top two levels, :func:`_may_close`) is passed
+        over without a match; the
         answers for the last few goals are remembered (the search asks once when a goal
         is new, and again when it expands it)."""
         theorem, goal = state.theorem, state.goals[0].conclusion
         known = self._closing_seen.get((theorem, goal))
         if known is None:
-            if len(self._closing_seen) >= 256:
-                self._closing_seen.pop(next(iter(self._closing_seen)))
-            known = self._closing_seen[(theorem, goal)] = {}
+            known = _remember(self._closing_seen, (theorem, goal), {}, 256)
         may = self._may_close.get(theorem)
         if may is None:
-            if len(self._may_close) >= 64:
-                self._may_close.pop(next(iter(self._may_close)))
-            may = self._may_close[theorem] = {}
+            may = _remember(self._may_close, theorem, {}, 64)
         offers = None
         out: list[tuple[str, str]] = []
         for label in labels:
@@ -477,10 +468,8 @@ class ApplicableActions:
         key = (target, typecode, tuple(open_vars), limit_index, skip)
         found = self._unifiers.get(key)
         if found is None:
-            found = self._unify_index(target, typecode, open_vars, full, limit_index, skip)
-            if len(self._unifiers) >= 4096:
-                self._unifiers.pop(next(iter(self._unifiers)))
-            self._unifiers[key] = found
+            found = _remember(self._unifiers, key, self._unify_index(
+                target, typecode, open_vars, full, limit_index, skip), 4096)
         return found
 
     def _unify_index(self, target: Any, typecode: str, open_vars: Sequence[str],
@@ -587,9 +576,7 @@ class ApplicableActions:
                         values = [resolve(full[v], unifier) for v in open_vars]
                         fills.append((share, values, _fixed(open_vars, values)
                                       if any(value.meta for value in values) else None))
-                    if len(self._fills) >= 4096:
-                        self._fills.pop(next(iter(self._fills)))
-                    self._fills[key] = fills
+                    _remember(self._fills, key, fills, 4096)
                 for share, values, fixed in fills:
                     if fixed is None:  # every open variable fixed
                         record(sigma, open_vars, values, share, 1)
@@ -613,6 +600,15 @@ class ApplicableActions:
                 seen.add(texts)
                 results.append((str(Action(label, tuple(zip(missing, texts)))), prior))
 
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, size: int) -> Any:
+    """Store ``value`` under ``key`` in ``cache``, first dropping the oldest entry when it
+    holds ``size``; returns ``value``."""
+    if len(cache) >= size:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
 
 
 def _needs(env: Any, label: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
@@ -676,20 +672,16 @@ def _retrieve(trie: dict[Any, Any], tree: Any) -> list[str]:
     matches it, and some whose repeated variables or cut key do not."""
     symbols: list[str] = []  # the goal in pre-order
     ends: list[int] = []  # for each position, the position after its sub-tree
-    stack: list[Any] = [tree]
-    open_nodes: list[tuple[int, int]] = []  # (position, children still to close it)
-    while stack:
-        node = stack.pop()
-        ends.append(0)
+
+    def flatten(node: Any) -> None:  # recursive, as Grammar.text is over the same trees
+        position = len(symbols)
         symbols.append(node.label)
-        stack.extend(reversed(node.children))
-        open_nodes.append((len(symbols) - 1, len(node.children)))
-        while open_nodes and open_nodes[-1][1] == 0:
-            position, _ = open_nodes.pop()
-            ends[position] = len(symbols)
-            if open_nodes:
-                parent, left = open_nodes[-1]
-                open_nodes[-1] = (parent, left - 1)
+        ends.append(0)
+        for child in node.children:
+            flatten(child)
+        ends[position] = len(symbols)
+
+    flatten(tree)
     size = len(symbols)
     found: list[str] = []
     todo: list[tuple[dict[Any, Any], int]] = [(trie, 0)]
