@@ -170,12 +170,37 @@ def test_coq_hammer_unknown_lemma_exits_2() -> None:
                  "no lemma with a proof named no_such_lemma")
 
 
+def test_coq_hammer_binary_file_exits_2(tmp_path: Path) -> None:
+    """Reliability item 9: a clean one-line error, not a UnicodeDecodeError traceback."""
+    binary = tmp_path / "Binary.v"
+    binary.write_bytes(bytes(range(200, 256)) * 4)
+    assert_error(provergym("coq", "hammer", str(binary)), 2, str(binary), "not a UTF-8")
+
+
+def test_coq_hammer_file_without_lemmas_exits_2(tmp_path: Path) -> None:
+    """Reliability item 10: ``proved 0 of 0`` with exit 0 hid a file it could not read."""
+    broken = tmp_path / "Syntax.v"
+    broken.write_text("Lemma x : True.\nProof.\nexact I\nQed.\n", encoding="utf-8")
+    assert_error(provergym("coq", "hammer", str(broken)), 2, str(broken),
+                 "no lemma with a proof")
+
+
+@pytest.mark.slow
+def test_coq_hammer_lemma_that_does_not_load_exits_2(tmp_path: Path) -> None:
+    source = tmp_path / "Half.v"
+    source.write_text("Lemma good : True.\nProof. exact I. Qed.\n"
+                      "Lemma bad : (( True.\nProof. exact I. Qed.\n", encoding="utf-8")
+    run = provergym("coq", "hammer", str(source), "--tactic", "sauto")
+    assert_error(run, 2, "1 of 2 lemmas could not be loaded", "bad")
+    assert "good: proved" in run.out and "bad: error:" in run.out and "Syntax error" in run.out
+
+
 @pytest.mark.slow
 def test_coq_replay_refused_sentence_exits_1(tmp_path: Path) -> None:
     broken = tmp_path / "Broken.v"
     broken.write_text("Lemma x : True.\nProof.\n  exact 3.\nQed.\n", encoding="utf-8")
     run = provergym("coq", "replay", "--quiet", str(broken))
-    assert_error(run, 1, "Coq refused a sentence of 1 of 1 files")
+    assert_error(run, 1, "1 of 1 files did not replay")
     assert f"{broken}:3:3:" in run.out
 
 

@@ -36,7 +36,8 @@ def _v_files(paths: list[str]) -> list[Path]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Exit 0 if every file replays, 1 if Coq refuses a sentence of some file (listed),
+    """Exit 0 if every file replays, 1 if Coq refuses a sentence of some file or a file
+    ends inside a proof, a section or a module (as coqc would refuse it; listed),
     2 if a file is missing or cannot be read or split (the others are still replayed)."""
     from provergym.coq.replay import ReplayError, replay_file, write_jsonl
     from provergym.errors import CheckFailed, UserError
@@ -89,8 +90,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             if len(unreadable) > 1 else ""
         raise UserError(f"{unreadable[0]}{more}")
     if failed_files:
-        raise CheckFailed(f"Coq refused a sentence of {failed_files} of {len(files)} files "
-                          "(listed above)")
+        raise CheckFailed(f"{failed_files} of {len(files)} files did not replay: Coq refused "
+                          "a sentence, or the file ended inside a proof, a section or a "
+                          "module (listed above)")
     return 0
 
 
@@ -118,6 +120,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_hammer(args: argparse.Namespace) -> int:
+    """Exit 0 when every lemma was tried (whatever was proved), 2 when the file cannot be
+    read, holds no lemma with a proof, names an unknown lemma, or a lemma could not be
+    loaded (each listed)."""
     from provergym.api import Proved, ProverError
     from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
     from provergym.errors import UserError
@@ -127,8 +132,12 @@ def cmd_hammer(args: argparse.Namespace) -> int:
     prover = HammerProver(args.file, coq_args=coq_args, timeout=args.timeout,
                           tactic=args.tactic)
     proved = 0
+    failed: list[str] = []
     with prover:
         names = args.lemmas or list(prover.env.lemmas)
+        if not names:
+            raise UserError(f"{args.file}: no lemma with a proof (a statement followed by its "
+                            "proof up to Qed or Defined); nothing to try")
         unknown = [name for name in names if name not in prover.env.lemmas]
         if unknown:
             raise UserError(f"{args.file}: no lemma with a proof named {', '.join(unknown)}")
@@ -137,6 +146,7 @@ def cmd_hammer(args: argparse.Namespace) -> int:
                 result = prover.prove(name)
             except ProverError as error:  # this lemma only: go on with the others
                 print(f"{name}: error: {error}")
+                failed.append(name)
                 continue
             if isinstance(result, Proved):
                 proved += 1
@@ -151,5 +161,9 @@ def cmd_hammer(args: argparse.Namespace) -> int:
                     print(f"  exported to {out}: {verdict}")
             else:
                 print(f"{name}: not proved: {result.reason[:200]}")
-    print(f"proved {proved} of {len(names)}")
+    print(f"proved {proved} of {len(names)}" + (f", {len(failed)} not loaded" if failed else ""))
+    if failed:
+        raise UserError(f"{args.file}: {len(failed)} of {len(names)} lemmas could not be "
+                        f"loaded ({', '.join(failed[:5])}{', ...' if len(failed) > 5 else ''}; "
+                        "errors listed above)")
     return 0

@@ -30,13 +30,19 @@ from provergym.api import (
 from provergym.coq import protocol as P
 from provergym.coq.sentences import Sentence, SentenceError, line_col, split_sentences
 from provergym.coq.session import CoqSession, Failed, SentenceFailed
-from provergym.coq.tactics import check_tactic, with_timeout
+from provergym.coq.tactics import QUERY_COMMANDS, check_query, check_tactic, with_timeout
 
 # Commands that open a proof of a named statement.
 _STATEMENT = re.compile(
     r"(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global|Polymorphic|Monomorphic|Program|Private)\s+)*"
     r"(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Property|Example|Definition|"
     r"Fixpoint|CoFixpoint|Instance|Let)\s+([^\W\d][\w']*)", re.S)
+# Commands that open a proof of a statement with no name of its own (``Instance : C.``,
+# ``Goal T.``, ``Next Obligation.``): named ``<goal at line N>`` here, as replay and the
+# corpora name them.
+_ANONYMOUS = re.compile(
+    r"(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global|Polymorphic|Monomorphic|Program)\s+)*"
+    r"(?:Instance\s*:|Goal\b|Next\s+Obligation\b)", re.S)
 _PROOF_HEADER = re.compile(r"Proof(\s+using\b.*|\s+with\b.*)?\.\s*$", re.S)
 _PROOF_END = re.compile(r"(Qed|Defined|Admitted|Abort|Save)\b")
 _SCOPE_OPEN = re.compile(
@@ -52,10 +58,28 @@ def scope_opening(sentence: str) -> tuple[str, str] | None:
     return (" ".join(match.group(1).split()), match.group(2)) if match else None
 
 
+def scope_closing(sentence: str) -> str | None:
+    """The name that ``End name.`` closes, else None."""
+    match = _SCOPE_CLOSE.match(sentence)
+    return match.group(1) if match else None
+
+
 def statement_name(sentence: str) -> str | None:
     """The name declared by a statement sentence (``Lemma foo ...`` -> ``foo``)."""
     match = _STATEMENT.match(sentence)
     return match.group(1) if match else None
+
+
+def anonymous_name(line: int) -> str:
+    """The name a statement without one (``Instance : C.``) goes by: its line."""
+    return f"<goal at line {line}>"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a read-only query (``Search``, ``Check``, ...) printed."""
+
+    text: str
 
 
 def find_coq_args(path: Path) -> tuple[list[str], Path]:
@@ -228,10 +252,13 @@ class CoqFile:
         self.path = Path(path).resolve()
         if not self.path.is_file():
             raise InitError(f"{path}: no such file")
-        self.text = self.path.read_text(encoding="utf-8")
         try:
+            self.text = self.path.read_text(encoding="utf-8")
             self.sentences: list[Sentence] = split_sentences(self.text)
-        except SentenceError as error:
+        except UnicodeDecodeError as error:
+            raise InitError(f"{path}: not a UTF-8 text file (byte {error.start}: "
+                            f"{error.reason})") from error
+        except (OSError, SentenceError) as error:
             raise InitError(f"{path}: {error}") from error
         project_args, self.cwd = find_coq_args(self.path)
         self.coq_args = [*project_args, *coq_args]
@@ -250,7 +277,10 @@ class CoqFile:
         lemmas: dict[str, CoqLemma] = {}
         texts = [s.text for s in self.sentences]
         for index, text in enumerate(texts):
+            line, _ = line_col(self.text, self.sentences[index].start)
             name = statement_name(text)
+            if name is None and _ANONYMOUS.match(text):
+                name = anonymous_name(line)
             # ``Definition x := 3.`` has a body; ``Lemma x : let y := 3 in y = 3.`` does not.
             if name is None or name in lemmas or _split_top(text, ":=") != -1:
                 continue
@@ -265,7 +295,6 @@ class CoqFile:
                 end += 1
             if end >= len(texts) or not _PROOF_END.match(texts[end]):
                 continue
-            line, _ = line_col(self.text, self.sentences[index].start)
             lemmas[name] = CoqLemma(name, index, text, header, tuple(texts[start:end + 1]), line)
         return lemmas
 
@@ -325,12 +354,12 @@ class CoqFile:
         stack: list[tuple[str, int]] = []
         for index, sentence in enumerate(self.sentences[:lemma.index]):
             opened = scope_opening(sentence.text)
-            closed = _SCOPE_CLOSE.match(sentence.text)
+            closed = scope_closing(sentence.text)
             names = [name for name, _ in stack]
             if opened:
                 stack.append((opened[1], index))
-            elif closed and closed.group(1) in names:
-                del stack[len(names) - 1 - names[::-1].index(closed.group(1)):]
+            elif closed in names:
+                del stack[len(names) - 1 - names[::-1].index(closed):]
         return stack
 
     def _state(self, node: int, reply: P.GoalsReply) -> ProofState:
@@ -386,6 +415,26 @@ class CoqFile:
         header = opened.lemma.proof_header or "Proof."
         script = " ".join([header, *self.tactics(new_state), "Qed."])
         return Proved(proof=script, state=new_state)
+
+    def query(self, state: ProofState, command: str,
+              timeout: float | None = None) -> Answer | Rejected:
+        """Run one read-only command at ``state`` (its first word one of
+        :data:`~provergym.coq.tactics.QUERY_COMMANDS`: ``Search``, ``Check``, ``Print``,
+        ``About``, ``Locate``, ...) and return what Coq printed. The proof is never changed:
+        the command goes through coqidetop's Query, outside the document, and anything else
+        is ``Rejected`` before it reaches Coq."""
+        node = self._node(state)
+        if node is None:
+            return Rejected("unknown state: it does not belong to this environment")
+        check = check_query(command)
+        if not check.ok:
+            return Rejected(check.reason or "refused")
+        seconds = self.step_timeout if timeout is None else timeout
+        result = self.session.query(node, with_timeout(check.sentence, seconds),
+                                    timeout=seconds)
+        if isinstance(result, Failed):
+            return Rejected(result.message or "Coq refused the query")
+        return Answer("\n".join(result))
 
     def close(self) -> None:
         self.session.close()

@@ -90,10 +90,19 @@ def quit_call() -> str:
 
 # Richpp uses HTML's &nbsp;, which XML parsers reject: map it to the numeric form first.
 _NBSP = re.compile(rb"&nbsp;")
+# Coq prints a string's control characters raw (``idtac "\x01"``), which XML 1.0 forbids:
+# show each as its Control Pictures sign (U+2400 + code, so \x01 reads as U+2401). No byte
+# of a multi-byte UTF-8 sequence is below 0x80, so this never cuts a character.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _control_picture(match: re.Match[bytes]) -> bytes:
+    return chr(0x2400 + match.group(0)[0]).encode("utf-8")
 
 
 def fix_entities(raw: bytes) -> bytes:
-    return _NBSP.sub(b"&#160;", raw)
+    """Make coqidetop's output well-formed XML: ``&nbsp;`` and raw control characters."""
+    return _CONTROL.sub(_control_picture, _NBSP.sub(b"&#160;", raw))
 
 
 def richpp_text(element: ET.Element | None) -> str:

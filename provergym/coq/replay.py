@@ -18,7 +18,14 @@ from typing import Any
 from tqdm import tqdm
 
 from provergym.api import Goal, ProverError
-from provergym.coq.env import find_coq_args, make_goals, statement_name
+from provergym.coq.env import (
+    anonymous_name,
+    find_coq_args,
+    make_goals,
+    scope_closing,
+    scope_opening,
+    statement_name,
+)
 from provergym.coq.sentences import SentenceError, line_col, split_sentences
 from provergym.coq.session import CoqSession, Failed
 from provergym.coq.tactics import check_tactic
@@ -72,7 +79,8 @@ def _ast_counts(goals: Iterable[Goal]) -> tuple[int, int, list[str]]:
 
 def replay_file(path: str | Path, coq_args: Sequence[str] = (), *, printing_all: bool = False,
                 progress: bool = True, sentence_timeout: float = 600.0) -> ReplayResult:
-    """Replay ``path`` from the start; stop at the first sentence Coq refuses."""
+    """Replay ``path`` from the start; stop at the first sentence Coq refuses. A file that
+    ends inside a proof, a section or a module fails as ``coqc`` fails on it."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -91,6 +99,7 @@ def replay_file(path: str | Path, coq_args: Sequence[str] = (), *, printing_all:
         node = CoqSession.ROOT
         before: tuple[Goal, ...] | None = None
         lemma, proof_start = "", 0
+        scopes: list[tuple[str, str]] = []  # sections and modules still open
         for sentence in tqdm(sentences, desc=path.name, unit="sent", disable=not progress,
                              leave=False):
             try:
@@ -102,6 +111,12 @@ def replay_file(path: str | Path, coq_args: Sequence[str] = (), *, printing_all:
                 error = f"{path}:{line}:{column}: {result.message}"
                 break
             node = result.node
+            opened, closed = scope_opening(sentence.text), scope_closing(sentence.text)
+            if opened:
+                scopes.append(opened)
+            elif closed and any(name == closed for _, name in scopes):
+                while scopes.pop()[1] != closed:
+                    pass
             after = None
             if result.goals is not None:
                 reply_all = session.goals(node, printing_all=True) if printing_all else None
@@ -112,7 +127,7 @@ def replay_file(path: str | Path, coq_args: Sequence[str] = (), *, printing_all:
             if before is None and after is not None:  # a proof begins
                 lemmas += 1
                 line, _ = line_col(text, sentence.start)
-                lemma = statement_name(sentence.text) or f"<goal at line {line}>"
+                lemma = statement_name(sentence.text) or anonymous_name(line)
                 proof_start = len(records)
             elif before is not None and after is not None and check_tactic(sentence.text).ok:
                 line, _ = line_col(text, sentence.start)
@@ -123,6 +138,12 @@ def replay_file(path: str | Path, coq_args: Sequence[str] = (), *, printing_all:
                 records[proof_start:] = [dataclasses.replace(r, steps_left=len(proof) - 1 - i)
                                          for i, r in enumerate(proof)]
             before = after
+        if error is None and before is not None:
+            error = (f"{path}: the file ends inside the proof of {lemma} "
+                     "(coqc: There are pending proofs)")
+        elif error is None and scopes:
+            kind, name = scopes[-1]
+            error = f"{path}: the file ends inside {kind} {name} (coqc: it needs to be closed)"
     seconds = time.perf_counter() - start
     return ReplayResult(str(path), len(sentences), lemmas, tuple(records), seconds, error,
                         ast_parsed, ast_failed, tuple(ast_failures))

@@ -30,6 +30,7 @@ __all__ = [
     "byte_offsets_to_chars",
     "line_col",
     "split_sentences",
+    "without_comments",
 ]
 
 _BLANKS = " \t\n\r"
@@ -122,6 +123,27 @@ def _skip_comment(text: str, start: int) -> int:
         depth += 1 if token == "(*" else -1
         position = match.end()
     return position
+
+
+def without_comments(text: str) -> str:
+    """``text`` with every comment (nested, with strings inside) replaced by one blank;
+    strings are kept as they are, so ``"(*"`` stays. Raises SentenceError if a comment or
+    string does not close."""
+    pieces: list[str] = []
+    position = 0
+    tokens = re.compile(r'\(\*|"')
+    while True:
+        match = tokens.search(text, position)
+        if match is None:
+            pieces.append(text[position:])
+            return "".join(pieces)
+        if match.group() == '"':
+            end = _skip_string(text, match.start())
+            pieces.append(text[position:end])
+        else:
+            end = _skip_comment(text, match.start())
+            pieces.append(text[position:match.start()] + " ")
+        position = end
 
 
 def _skip_blanks(text: str, position: int) -> int:

@@ -337,8 +337,11 @@ class CoqSession:
         if common == len(path):
             return
         for missing in path[common:]:
-            value = self._checked(P.add_call(self.sentence(missing), self._chain[-1][1]))
-            self._chain.append((missing, P.add_result_state(value)))
+            added = self._request(P.add_call(self.sentence(missing), self._chain[-1][1]),
+                                  self.reply_timeout)
+            if isinstance(added, P.Fail):  # a parse error: that sentence was not added
+                raise SentenceFailed(missing, added.message)
+            self._chain.append((missing, P.add_result_state(added)))
         value = self._request(P.status_call(), self.reply_timeout)
         if isinstance(value, P.Fail):
             # Either a batch (file prefix) failed, or a sentence that ran before fails now.
@@ -442,14 +445,21 @@ class CoqSession:
                                                   ("Printing", "Width"): DEFAULT_WIDTH}))
         return self._with_restart(action)
 
-    def query(self, node: int, command: str, timeout: float | None = None) -> list[str]:
-        """Run a read-only command at ``node``; its printed messages (errors raise)."""
-        def action() -> list[str]:
+    def query(self, node: int, command: str, timeout: float | None = None) -> list[str] | Failed:
+        """Run a read-only command (``Search``, ``Check``, ...) at ``node`` through Query,
+        which never adds to the document: its printed messages, or ``Failed`` with Coq's
+        error. An overrun gets the ladder (SIGINT, then a restart) and a timed-out Failed."""
+        def action() -> list[str] | Failed:
             self._move_to(node)
-            value = self._request(P.query_call(command, self._chain[-1][1]),
-                                  self.reply_timeout if timeout is None else timeout)
+            limit = self.reply_timeout if timeout is None else timeout + self.grace
+            try:
+                value = self._request(P.query_call(command, self._chain[-1][1]), limit)
+            except _Deadline:
+                stopped = self._interrupt()
+                return Failed("Timeout: interrupted" if stopped
+                              else "Timeout: the prover was restarted", None, timed_out=True)
             if isinstance(value, P.Fail):
-                raise ProverError(value.message)
+                return Failed(value.message, _char_loc(command, value))
             return [m.text for m in self.messages]
         return self._with_restart(action)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from provergym.coq.sentences import SentenceError, split_sentences
+from provergym.coq.sentences import SentenceError, split_sentences, without_comments
 
 # Vernacular commands and control prefixes (first word of a sentence). Coq's tactic names
 # are lower-case; these are the capitalised words Coq's parser reads as commands.
@@ -29,13 +29,18 @@ Scheme Search SearchAbout SearchHead SearchPattern SearchRewrite Section Separat
 Solve Strategy String Structure SubClass Succeed Tactic Test Theorem Time Timeout
 Transparent Typeclasses Undelimit Undo Unfocus Unfocused Universe Universes Unset Variable
 Variables Variant Abbreviation End Next Final Sort Attributes Debug Numeral Grab
+Inspect Comments Chapter Validate Enable Disable Equations Reset Restore Write Backtrack
 """.split())
 
 # Words that give up on goals, wherever they appear (also inside ``ltac:( ... )``).
 GIVE_UP = re.compile(r"(?<![\w'.])(admit|give_up|Admitted|Abort|Admit)(?![\w'])")
 _FIRST_WORD = re.compile(r"[^\W\d][\w']*")
-# Blank or comment text before the first word (the splitter drops leading comments).
-_COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
+# A goal selector before a tactic (``1:``, ``2-3, 5:``, ``all:``, ``par:``, ``!:``,
+# ``[x]:``): Coq runs what follows it, command or tactic, so the first-word check looks
+# past it.
+_SELECTOR = re.compile(
+    r"\s*(?:all|par|!|\[\s*[^\W\d][\w']*\s*\]|\d+(?:\s*-\s*\d+)?"
+    r"(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*)\s*:(?![=>])\s*")
 
 
 @dataclass(frozen=True)
@@ -75,19 +80,51 @@ def check_tactic(text: str) -> TacticCheck:
     if len(sentences) != 1:
         return TacticCheck(None, f"refused: {len(sentences)} sentences, expected one tactic")
     sentence = sentences[0]
-    if candidate[sentence.end:].strip() or _COMMENT.sub("", candidate[:sentence.start]).strip():
+    if candidate[sentence.end:].strip() or without_comments(candidate[:sentence.start]).strip():
         return TacticCheck(None, "refused: text outside the tactic sentence")
     body = sentence.text
-    if body.startswith(("#[", "#")):
+    plain = without_comments(body)  # the sentence splitter already read it: it closes
+    selector = _SELECTOR.match(plain)
+    command = (plain[selector.end():] if selector else plain).lstrip()
+    if command.startswith("#"):
         return TacticCheck(None, "refused: attributes are vernacular")
-    first = _FIRST_WORD.match(body)
+    first = _FIRST_WORD.match(command)
     if first and first.group(0) in VERNACULAR:
         return TacticCheck(None, f"refused: '{first.group(0)}' is a vernacular command, "
                                  "not a tactic")
-    give_up = GIVE_UP.search(_COMMENT.sub(" ", body))
+    give_up = GIVE_UP.search(plain)
     if give_up:
         return TacticCheck(None, f"refused: '{give_up.group(1)}' gives up on a goal")
     return TacticCheck(body)
+
+
+# Read-only commands that CoqFile.query runs outside the proof (never through step).
+QUERY_COMMANDS = frozenset("""
+About Check Compute Eval Locate Print Search SearchPattern SearchRewrite
+""".split())
+
+
+def check_query(text: str) -> TacticCheck:
+    """Accept exactly one read-only command whose first word is in QUERY_COMMANDS."""
+    if "\x00" in text:
+        return TacticCheck(None, "refused: NUL character")
+    candidate = text.strip()
+    if candidate and not candidate.endswith("."):
+        candidate += "."
+    try:
+        sentences = split_sentences(candidate)
+    except SentenceError as error:
+        return TacticCheck(None, f"refused: cannot parse the query ({error})")
+    if len(sentences) != 1:
+        return TacticCheck(None, f"refused: {len(sentences)} sentences, expected one query")
+    sentence = sentences[0]
+    if without_comments(candidate[:sentence.start]).strip():
+        return TacticCheck(None, "refused: text outside the query")
+    first = _FIRST_WORD.match(without_comments(sentence.text).lstrip())
+    if not first or first.group(0) not in QUERY_COMMANDS:
+        return TacticCheck(None, "refused: a query starts with one of "
+                                 + ", ".join(sorted(QUERY_COMMANDS)))
+    return TacticCheck(sentence.text)
 
 
 def is_bullet_or_brace(sentence: str) -> bool:

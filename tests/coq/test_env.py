@@ -21,6 +21,11 @@ from provergym.coq.tactics import check_tactic, with_timeout
     "#[local] Hint Resolve I : core.", "Ltac t := idtac.", "admit.", "give_up.",
     "exact ltac:(admit).", "idtac. Qed.", "auto. Axiom f : False.", "(* c *) Admitted.",
     "split; [admit | idtac].", "Timeout 1 admit.", "Time auto.", "", "   ",
+    # Read-only vernacular, and commands behind a goal selector (reliability item 5).
+    "Inspect 1.", "Comments foo.", "1: Check I.", "1: Compute 2 + 2.", "1: Search False.",
+    "1: About x.", "all: Print nat.", "2-3, 5: Show.", "[x]: Check I.", "!: Locate nat.",
+    "par: Check I.", "1:Check I.", "1 (* c *) : Check I.", "1: (* a (* b *) c *) Check I.",
+    "1: #[local] Check I.", "(* a (* b *) Check I. *) Check I.",
 ])
 def test_filter_refuses(text: str) -> None:
     check = check_tactic(text)
@@ -32,6 +37,8 @@ def test_filter_refuses(text: str) -> None:
     ("{", "{"), ("2:{", "2:{"), ("all: simpl.", "all: simpl."),
     ("rewrite /(_ \\o _) //=.", "rewrite /(_ \\o _) //=."), ("by case: n => [|n].", None),
     ("exact (fun x : nat => x).", None), ("now apply admissible_x.", None),
+    ("1: exact I.", None), ("par: auto.", None), ("[x]: exact I.", None), ("2: {", None),
+    ("(* a (* b *) c *) auto.", "auto."), ('idtac "(*".', None), ("1 : auto.", None),
 ])
 def test_filter_accepts(text: str, sent: str | None) -> None:
     check = check_tactic(text)
@@ -101,6 +108,62 @@ def test_injection_never_reaches_coq(env) -> None:
     wrong = env.step(state, "exact I.")
     assert isinstance(wrong, Rejected) and "has type" in wrong.reason
     assert isinstance(env.step(state, "reflexivity."), Proved)
+
+
+@pytest.mark.slow
+def test_control_characters_in_coq_output_are_a_normal_step(env) -> None:
+    """Reliability item 4: Coq prints a string's control characters raw, which is not XML;
+    the step is a Progress and the prover is not restarted."""
+    state = env.open("double_zero")
+    pid = env.session.pid
+    for text in ['idtac "\x01".', 'idtac "a\x0cb\x1bc".', 'idtac "\x0b\x7f".']:
+        result = env.step(state, text)
+        assert isinstance(result, Progress), result
+    assert env.session.pid == pid and env.session.restarts == 0
+    assert isinstance(env.step(state, "exact\x01 I."), Rejected)  # Coq's lexer refuses it
+    assert isinstance(env.step(state, "reflexivity."), Proved)
+
+
+@pytest.mark.slow
+def test_read_only_query_never_changes_the_proof(env) -> None:
+    state = env.open("plus_zero")
+    added = env.session.sentences_added
+    answer = env.query(state, "Check Nat.add_0_r.")
+    assert "forall n : nat, n + 0 = n" in answer.text
+    assert "Nat.add_0_r" in env.query(state, "Search (_ + 0 = _).").text
+    assert "Inductive nat" in env.query(state, "Print nat").text
+    assert env.query(state, "Check n.").text.split() == ["n", ":", "nat"]  # the context
+    missing = env.query(state, "Check no_such_constant.")
+    assert isinstance(missing, Rejected) and "was not found" in missing.reason
+    for text in ["Set Printing All.", "Axiom f : False.", "Check I. Axiom f : False.",
+                 "1: Check I.", "auto.", "Require Import Classical."]:
+        refused = env.query(state, text)
+        assert isinstance(refused, Rejected) and refused.reason.startswith("refused"), text
+    looped = env.query(state, "Check (ltac:(let rec f x := f x in f I) : True).", timeout=1)
+    assert isinstance(looped, Rejected) and "Timeout" in looped.reason
+    assert env.session.sentences_added == added  # nothing was added to the document
+    assert state.goals[0].conclusion == "n + 0 = n"
+    assert isinstance(env.step(env.step(state, "induction n.").state, "-"), Progress)
+
+
+@pytest.mark.slow
+def test_statements_without_a_name_open_by_line(coq, tmp_path, no_leftover_coq) -> None:
+    """``Instance : C.``, ``Goal T.``: named ``<goal at line N>`` as replay and the corpora
+    name them, so a manifest entry such as ``Heap.v:<goal at line 143>`` opens."""
+    source = tmp_path / "Anon.v"
+    source.write_text("Class C := { c : nat }.\nInstance : C.\nProof. constructor. exact 0. "
+                      "Defined.\n\nGoal 1 = 1.\nProof. reflexivity. Qed.\n", encoding="utf-8")
+    with CoqFile(source) as anon:
+        assert list(anon.lemmas) == ["<goal at line 2>", "<goal at line 5>"]
+        assert anon.open("<goal at line 2>").goals[0].conclusion == "C"
+        assert isinstance(anon.step(anon.open("<goal at line 5>"), "reflexivity."), Proved)
+
+
+def test_a_file_that_is_not_text_is_an_init_error(tmp_path) -> None:
+    binary = tmp_path / "Binary.v"
+    binary.write_bytes(b"Lemma \xdb\xff : True.")
+    with pytest.raises(InitError, match="Binary.v: not a UTF-8 text file"):
+        CoqFile(binary)
 
 
 @pytest.mark.slow

@@ -58,7 +58,8 @@ def test_cli_replay_and_errors(coq, small_v, tmp_path) -> None:
                              str(broken)], capture_output=True, text=True, timeout=300)
     assert failed.returncode == 1
     assert f"{broken}:3:3:" in failed.stdout and "Traceback" not in failed.stderr
-    assert failed.stderr.startswith("provergym: error: Coq refused a sentence"), failed.stderr
+    assert failed.stderr.startswith("provergym: error: 1 of 1 files did not replay"), \
+        failed.stderr
     missing = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay",
                               str(tmp_path / "nope.v")], capture_output=True, text=True)
     assert missing.returncode == 2 and "no such file" in missing.stderr
@@ -69,3 +70,28 @@ def test_cli_replay_and_errors(coq, small_v, tmp_path) -> None:
                           str(unterminated)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith(f"provergym: error: {unterminated}: line 2"), bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source,message", [
+    ("Lemma x : True.\nProof.\n  exact I.\n", "ends inside the proof of x"),
+    ("Section S.\nLemma x : True.\nProof. exact I. Qed.\n", "ends inside Section S"),
+    ("Module M.\nLemma x : True.\nProof. exact I. Qed.\n", "ends inside Module M"),
+])
+def test_a_file_coqc_refuses_at_its_end_does_not_replay(coq, tmp_path, no_leftover_coq,
+                                                        source: str, message: str) -> None:
+    """Reliability item 11: coqc refuses a file that ends inside a proof ("There are pending
+    proofs"), a section or a module; so does replay, and the CLI exits 1."""
+    path = tmp_path / "Open.v"
+    path.write_text(source, encoding="utf-8")
+    assert subprocess.run(["coqc", path.name], cwd=tmp_path, capture_output=True).returncode
+    result = replay_file(path, progress=False)
+    assert result.error is not None and message in result.error
+    run = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--quiet",
+                          str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and message in run.stdout and "Traceback" not in run.stderr
+    closed = tmp_path / "Closed.v"
+    closed.write_text(source + ("Qed.\n" if "Section" not in source and "Module" not in source
+                                else f"End {'S' if 'Section' in source else 'M'}.\n"),
+                      encoding="utf-8")
+    assert replay_file(closed, progress=False).error is None
