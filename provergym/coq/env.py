@@ -30,7 +30,7 @@ from provergym.api import (
 from provergym.coq import protocol as P
 from provergym.coq.sentences import Sentence, SentenceError, line_col, split_sentences
 from provergym.coq.session import CoqSession, Failed, SentenceFailed
-from provergym.coq.tactics import QUERY_COMMANDS, check_query, check_tactic, with_timeout
+from provergym.coq.tactics import check_query, check_tactic, with_timeout
 
 # Commands that open a proof of a named statement.
 _STATEMENT = re.compile(
