@@ -59,7 +59,10 @@ def _build(module, args: argparse.Namespace) -> int:
         path = module.build(args)
     except UserError:
         raise
-    except (OSError, ValueError) as error:  # from the libraries a builder calls
+    except OSError as error:  # from the libraries a builder calls: name the path
+        where = f"{error.filename}: " if error.filename else ""
+        raise CorpusError(f"{where}{error.strerror or error}") from error
+    except ValueError as error:
         raise CorpusError(str(error)) from error
     what = "manifest written to" if getattr(args, "write_manifest", False) else "corpus saved to"
     print(f"{what} {path}")

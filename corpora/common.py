@@ -305,6 +305,17 @@ def _read_status(meta_path: Path) -> ShardStatus:
                        meta["seconds"], True)
 
 
+def require_records(statuses: Sequence[ShardStatus], what: str) -> None:
+    """Refuse to save a corpus when no shard gave a record and some failed: every input was
+    bad (a binary file, a wrong load path), which must not pass as an empty corpus."""
+    failures = [failure for status in statuses for failure in status.failures]
+    if failures and not any(status.records for status in statuses):
+        item, reason = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise CorpusError(f"no record from any of the {len(statuses)} {what}: {item}: "
+                          f"{reason}{more}; nothing was saved")
+
+
 def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, Any]],
                  work: Callable[[Any], ShardOutput], features: Any, *, jobs: int = 2,
                  desc: str = "shards", progress: bool = True, retry_failed: bool = True,

@@ -49,6 +49,7 @@ from corpora.common import (
     compute_split,
     corpus_dir,
     iter_shard_records,
+    require_records,
     write_manifest,
 )
 from provergym import distributed
@@ -303,6 +304,7 @@ def build(args: argparse.Namespace) -> Path:
     statuses = build_shards(directory, shards, _work, features(), jobs=args.jobs,
                             desc="coq files",
                             executor=distributed.executor_of(args))
+    require_records(statuses, ".v files")
     splitter = Splitter.for_corpus(CORPUS, args.seed, valid=0.1, test=0.1)
     if args.write_manifest:
         keys = [r["lemma_id"] for r in iter_shard_records(directory, [s.shard_id for s in

@@ -30,7 +30,8 @@ def register(subparsers) -> None:
                        help="metamath: frequency (default), uniform, model; coq: fixed "
                             "(default), " + ", ".join(m for m in method_names("coq")
                                                       if m not in ("fixed", *HAMMER_ALONE)))
-    prove.add_argument("--model", help="trained run folder (for --method model)")
+    prove.add_argument("--model", help="trained run folder (for the model methods; with no "
+                       "--method, the model method runs)")
     prove.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
                        "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
     _search_arguments(prove)
@@ -245,6 +246,17 @@ def _print_result(result) -> None:
         print(f"check {name}: {verdict}")
 
 
+def _exit_code(result) -> int:
+    """0 proved, 1 not proved; a theorem that could not even be opened (or a prover that
+    crashed) is an error, exit 2, with its message as the error line."""
+    from provergym.errors import UserError
+    from provergym.search.bestfirst import ERROR
+
+    if result.status == ERROR:
+        raise UserError(f"{result.theorem}: {result.message}")
+    return 0 if result.proved else 1
+
+
 def _search_method(backend: str, name: str):
     from provergym.bench.methods import BenchError, get_method
 
@@ -253,6 +265,20 @@ def _search_method(backend: str, name: str):
         raise BenchError(f"{name} is an external prover, not a search method: run it with "
                          f"`provergym bench --backend {backend} --method {name}`")
     return method
+
+
+def _prove_method(args: argparse.Namespace, backend: str, default: str):
+    """The method ``prove`` runs: ``--method``, else ``model`` when ``--model`` is given,
+    else ``default``. A model given to a method that does not read one is an error, not a
+    silent baseline run."""
+    from provergym.bench.methods import BenchError
+
+    name = args.method or ("model" if args.model else default)
+    method = _search_method(backend, name)
+    if args.model and not method.needs_model:
+        raise BenchError(f"--model {args.model}: --method {name} does not use a model "
+                         "(leave --model out, or choose a model method)")
+    return name, method
 
 
 def _method_config(args: argparse.Namespace, backend: str, **extra):
@@ -272,8 +298,7 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
     from provergym.bench.methods import BenchError, build_policy, metamath_env
     from provergym.search.bestfirst import best_first_search
 
-    name = args.method or "frequency"
-    method = _search_method("metamath", name)
+    name, method = _prove_method(args, "metamath", "frequency")
     env = metamath_env(args.db)
     statement = env.db.statements.get(args.theorem)
     if statement is None or statement.kind != "p":
@@ -287,7 +312,7 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
     result = best_first_search(env, args.theorem, policy, config)
     result = check_metamath_results(env.db, [result], args.out)[0]
     _print_result(result)
-    return 0 if result.proved else 1
+    return _exit_code(result)
 
 
 def _prove_coq(args: argparse.Namespace, config) -> int:
@@ -301,8 +326,7 @@ def _prove_coq(args: argparse.Namespace, config) -> int:
 
     if not args.file:
         raise BenchError("--backend coq needs --file FILE.v")
-    name = args.method or "fixed"
-    method = _search_method("coq", name)
+    name, method = _prove_method(args, "coq", "fixed")
     policy = build_policy("coq", name, _method_config(args, "coq"))
     with CoqFile(args.file, step_timeout=config.step_timeout) as env:
         if method.preamble:  # sauto needs CoqHammer, imported just before the lemma
@@ -314,7 +338,7 @@ def _prove_coq(args: argparse.Namespace, config) -> int:
         out = args.out or tempfile.mkdtemp(prefix="provergym-coq-")
         result = check_coq_result(env, result, out)
     _print_result(result)
-    return 0 if result.proved else 1
+    return _exit_code(result)
 
 
 def run_bench_command(args: argparse.Namespace) -> int:

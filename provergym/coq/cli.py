@@ -25,11 +25,18 @@ def _add_load_paths(parser: argparse.ArgumentParser) -> None:
 
 
 def _v_files(paths: list[str]) -> list[Path]:
+    """The files named, and the ``.v`` files under each folder named (a folder without
+    one is an error: it is a wrong path far more often than an empty project)."""
+    from provergym.errors import UserError
+
     files: list[Path] = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            files.extend(sorted(path.rglob("*.v")))
+            found = sorted(path.rglob("*.v"))
+            if not found:
+                raise UserError(f"{path}: no .v file in this folder")
+            files.extend(found)
         else:
             files.append(path)
     return files
