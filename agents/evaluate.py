@@ -34,8 +34,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from agents.baselines import LinearClassifier, MostFrequent, NearestNeighbours, majority_label
 from agents.policy import Goalish, Policy, resolve_model_dir
 from agents.tasks import CLASS, VALUE, Example, TaskSpec, class_token, goal_text
@@ -44,6 +42,7 @@ from corpora.rewrite import open_problem
 from provergym.api import ProofState, Proved, Rejected, StepResult
 from provergym.coq.env import CoqFile
 from provergym.metamath.env import MetamathEnv
+from provergym.progress import bar as tqdm
 from provergym.tensorize import normalize
 
 GAMEPAD_SVM = {"tactic_class": 0.4945, "position": 0.5752}

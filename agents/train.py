@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 import random
@@ -692,12 +693,28 @@ def evaluate_loss(accelerator, model, dataset, config: TrainConfig, pad_id: int)
     return result
 
 
+class _TiedHead(logging.Filter):
+    """accelerate warns at every checkpoint that it "Removed shared tensor {'lm_head.weight'}":
+    our models tie the head to the embeddings on purpose and re-tie it on load (resume is
+    tested bit for bit), so that one message is dropped; any other shared tensor is not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Removed shared tensor {'lm_head.weight'}" not in record.getMessage()
+
+
+def _quiet_tied_head_warning() -> None:
+    log = logging.getLogger("accelerate.utils.other")
+    if not any(isinstance(f, _TiedHead) for f in log.filters):
+        log.addFilter(_TiedHead())
+
+
 def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     """Train (or resume) one run; returns where it stopped."""
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
+
+    from provergym.progress import bar as progress_bar
 
     task = get_task(config.task)
     out_dir = Path(config.out_dir)
@@ -707,6 +724,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     if not resume and latest_checkpoint(out_dir) is not None:
         raise ConfigError(f"{out_dir} already holds a run: pass --resume, or choose --out")
 
+    _quiet_tied_head_warning()
     accelerator = Accelerator(
         mixed_precision="bf16" if torch.cuda.is_available() else "no",
         gradient_accumulation_steps=config.grad_accum,
@@ -808,8 +826,8 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     lengths = ([len(ids) for ids in train_data["input_ids"]] if config.length_buckets
                else None)
     stream = SampleStream(len(train_data), config.seed, lengths, global_batch)
-    bar = tqdm(total=config.steps, initial=step, desc=f"train {task.name}/{config.size}",
-               disable=not (main and config.progress), dynamic_ncols=True)
+    bar = progress_bar(total=config.steps, initial=step, desc=f"train {task.name}/{config.size}",
+                       enabled=main and config.progress)
     model.train()
     window_loss, window_tokens, window_start = [], 0, time.perf_counter()
     total_tokens, total_time, last_loss = 0, 0.0, float("nan")

@@ -332,7 +332,7 @@ def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, 
     On Ray (``executor``), ``work`` runs in actors on any node: ``initializer()`` runs
     once in each to set up what the caller would have (a parsed database), and the records
     come back here, where the shards are written (no shared file system needed)."""
-    from tqdm import tqdm
+    from provergym.progress import bar as progress_bar
 
     directory = Path(directory)
     (directory / SHARD_DIR).mkdir(parents=True, exist_ok=True)
@@ -353,8 +353,8 @@ def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, 
     if stop_after is not None:
         todo = todo[:stop_after]
     _WORK.update(work=work, directory=directory, features=features)
-    bar = tqdm(total=len(shards), initial=len(statuses), desc=desc, unit="shard",
-               disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(shards), initial=len(statuses), desc=desc, unit="shard",
+                       enabled=progress)
     try:
         if executor.kind == "ray":
             def lost_remote(task: tuple[Any, tuple[str, Any]], status: str,

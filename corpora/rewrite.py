@@ -289,13 +289,13 @@ def check_in_coq(path: str | Path, problems: Sequence[Problem], *, step_timeout:
     """Open each problem of ``path`` with ``CoqFile``, run its proof step by step, expect the
     predicted goal after every rewrite and ``Proved`` at the end. The records' ``state``
     is the goal as the environment prints it."""
-    from tqdm import tqdm
-
     from provergym.coq.env import CoqFile
+    from provergym.progress import bar as progress_bar
 
     results: list[Checked] = []
     with CoqFile(path, step_timeout=step_timeout) as env:
-        for problem in tqdm(problems, desc=Path(path).name, unit="problem", disable=not progress):
+        for problem in progress_bar(problems, desc=Path(path).name, unit="problem",
+                                    enabled=progress):
             results.append(_check_one(env, problem))
     return results
 

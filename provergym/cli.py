@@ -7,8 +7,14 @@ import argparse
 import importlib
 import sys
 
+from provergym import progress
 from provergym.api import ProverError
 from provergym.errors import UserError
+
+DESCRIPTION = ("provergym: a learning environment for machine theorem proving over Metamath "
+               "and Coq. Environments, corpora, transformer policies, best-first search "
+               "checked by metamath-exe and coqc, expert iteration. Start with `provergym "
+               "demo`; `provergym COMMAND --help` describes each command.")
 
 # Modules that define ``register(subparsers)``; each adds its own subcommands.
 COMMAND_MODULES = (
@@ -18,11 +24,15 @@ COMMAND_MODULES = (
     "provergym.prove_cli",
     "agents.cli",
     "corpora.cli",
+    "provergym.env_report",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="provergym", description=__doc__)
+    from provergym import __version__
+
+    parser = argparse.ArgumentParser(prog="provergym", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"provergym {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         try:
@@ -48,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     check that ran and failed (:class:`~provergym.errors.CheckFailed`), 130 on Ctrl-C."""
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors: argparse exits 2 with "error:"
+    if getattr(args, "no_progress", False) or getattr(args, "quiet", False):
+        progress.silence()  # every bar, the libraries' too
+    else:
+        progress.libraries_follow()  # off a terminal, datasets' bars would flood a log
     try:
         return int(args.func(args) or 0)
     except UserError as error:

@@ -24,18 +24,16 @@ import functools
 import hashlib
 import json
 import os
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from agents.defaults import FREQUENCY_WEIGHT, POLICY_SERVER
 from corpora.common import MANIFEST_ROOT, read_manifest
 from corpora.coq import load_paths, source_path
+from provergym import progress
 from provergym.api import InitError, Proved, ProverError
 from provergym.bench.check import METAMATH_EXE, check_coq_result, check_metamath_results
 from provergym.bench.improve import run_improve
@@ -405,8 +403,8 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             todo = [t for t in config.theorems if (method, t) not in done]
             if not todo:
                 continue
-            bar = tqdm(total=len(todo), desc=f"{config.backend}/{method}", unit="thm",
-                       disable=not config.progress, dynamic_ncols=True)
+            bar = progress.bar(total=len(todo), desc=f"{config.backend}/{method}", unit="thm",
+                               enabled=config.progress)
             proved = 0
             for line in _run_method(config, method, todo):
                 sink.write(json.dumps(line) + "\n")
@@ -536,7 +534,7 @@ def _lost_improve(task: tuple[BenchConfig, list[str]], status: str,
 
 
 def _warn(message: str) -> None:
-    tqdm.write(f"warning: {message}", file=sys.stderr)  # above the progress bar, not through it
+    progress.write(f"warning: {message}")  # above the progress bar, not through it
 
 
 def _worker_init() -> None:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from provergym import progress as progress_bars
 from provergym.api import Goal, ProverError
 from provergym.coq.env import (
     anonymous_name,
@@ -100,8 +99,8 @@ def replay_file(path: str | Path, coq_args: Sequence[str] = (), *, printing_all:
         before: tuple[Goal, ...] | None = None
         lemma, proof_start = "", 0
         scopes: list[tuple[str, str]] = []  # sections and modules still open
-        for sentence in tqdm(sentences, desc=path.name, unit="sent", disable=not progress,
-                             leave=False):
+        for sentence in progress_bars.bar(sentences, desc=path.name, unit="sent",
+                                          enabled=progress, leave=False):
             try:
                 result = session.run(node, sentence.text)
             except ProverError as failure:

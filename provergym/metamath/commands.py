@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 
 
@@ -27,8 +26,6 @@ def register_mm(mm_subparsers: argparse._SubParsersAction) -> None:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from provergym.api import InitError, Proved
     from provergym.errors import CheckFailed, UserError
     from provergym.metamath.database import parse_database
@@ -36,6 +33,7 @@ def replay_command(args: argparse.Namespace) -> int:
     from provergym.metamath.export import ExportError, export_and_check
     from provergym.metamath.prooftree import ProofTreeError, logical_steps, proof_tree
     from provergym.metamath.verify import verify_database
+    from provergym.progress import bar as progress_bar
 
     db = parse_database(args.file)  # MetamathError (a UserError) if unreadable: exit 2
     env = MetamathEnv(db)
@@ -52,7 +50,7 @@ def replay_command(args: argparse.Namespace) -> int:
     failures: list[str] = []
     steps = 0
     seconds = 0.0
-    for label in tqdm(labels, desc="replay", unit="thm", disable=not sys.stderr.isatty()):
+    for label in progress_bar(labels, desc="replay", unit="thm"):
         try:
             root = proof_tree(db, label)
         except ProofTreeError as error:

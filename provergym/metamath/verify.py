@@ -121,7 +121,7 @@ def verify_database(db: Database, labels: Sequence[str] | None = None, jobs: int
 def _check_parallel(db: Database, labels: list[str], jobs: int,
                     progress: bool) -> list[Failure]:
     global _SHARED_DB
-    from tqdm import tqdm
+    from provergym.progress import bar as progress_bar
 
     def lost(chunk: list[str], status: str, message: str) -> tuple[int, list[Failure]]:
         # Its worker died (or a bug raised): check its theorems here, never pass them.
@@ -135,8 +135,8 @@ def _check_parallel(db: Database, labels: list[str], jobs: int,
         n_chunks = jobs * 16
         chunks = [labels[i::n_chunks] for i in range(n_chunks)]
         failures: list[Failure] = []
-        with tqdm(total=len(labels), unit="proof", disable=not progress or None,
-                  leave=False) as bar:
+        with progress_bar(total=len(labels), unit="proof", enabled=progress,
+                          leave=False) as bar:
             for done, part in supervised(_worker, chunks, jobs, None, lost):
                 failures += part
                 bar.update(done)
