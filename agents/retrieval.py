@@ -10,8 +10,11 @@ having to memorise every goal it saw.
 
 Training prompts get their hints with the step's own theorem left out (no step may see a
 sibling step of the same proof), which is what a held-out theorem meets at test time.
-The retriever is saved next to the model (``retriever.pkl``), so a checkpoint proposes
-with the same hints it was trained with.
+The retriever is saved next to the model, so a checkpoint proposes with the same hints it
+was trained with: ``retriever.json`` (the vectorizer's vocabulary and settings, the indexed
+labels, theorems and steps) and ``retriever.npz`` (the TF-IDF matrix and the idf weights,
+as plain arrays). No pickle: the files load with any version of the libraries, and on the
+Hub. A legacy ``retriever.pkl`` (models trained before 2026-12-08) is still read.
 
 Scale. An index of more than :data:`LARGE_INDEX` goals (all of set.mm's training split is
 940,580) drops the features found in more than :data:`LARGE_MAX_DF` of the goals (symbols
@@ -23,6 +26,8 @@ goals this took batched queries from ~120 to ~5 ms each, for top-1 / top-8 label
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 from collections import defaultdict
 from collections.abc import Sequence
@@ -30,7 +35,11 @@ from pathlib import Path
 
 from agents.baselines import tfidf_vectorizer
 
-FILE_NAME = "retriever.pkl"
+JSON_NAME = "retriever.json"
+ARRAYS_NAME = "retriever.npz"
+FILES = (JSON_NAME, ARRAYS_NAME)
+LEGACY_NAME = "retriever.pkl"  # read only: models saved before the two files above
+FORMAT = 1
 LARGE_INDEX = 200_000  # goals; beyond this, common features are dropped (see above)
 LARGE_MAX_DF = 0.05
 
@@ -146,24 +155,85 @@ class LabelRetriever:
             transposed = self._transposed_matrix = self.matrix.T.tocsr()
         return transposed
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict:  # Ray and the local pool ship retrievers to workers
         state = dict(self.__dict__)
-        state.pop("_transposed_matrix", None)  # a cache: rebuilt on demand, never pickled
+        state.pop("_transposed_matrix", None)  # a cache: rebuilt on demand
         state.pop("_recent", None)  # likewise (see weights)
         return state
 
     def save(self, directory: str | Path) -> None:
-        path = Path(directory) / FILE_NAME
-        temporary = path.with_suffix(".tmp")
-        with open(temporary, "wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary.replace(path)
+        """Write ``retriever.json`` and ``retriever.npz`` into ``directory`` (each
+        atomically; the JSON last, so a reader never meets arrays without it)."""
+        import numpy as np
+
+        directory = Path(directory)
+        matrix = self.matrix.tocsr()
+        vectorizer = self.vectorizer
+        arrays = directory / ARRAYS_NAME
+        temporary = directory / (ARRAYS_NAME + ".tmp.npz")
+        np.savez_compressed(temporary, data=matrix.data, indices=matrix.indices,
+                            indptr=matrix.indptr, shape=np.asarray(matrix.shape),
+                            idf=np.asarray(vectorizer.idf_))
+        os.replace(temporary, arrays)
+        meta = {
+            "format": FORMAT,
+            "vectorizer": {"max_df": vectorizer.get_params()["max_df"],
+                           "vocabulary": {term: int(index) for term, index
+                                          in vectorizer.vocabulary_.items()}},
+            "neighbours": self.neighbours, "labels": self.labels, "groups": self.groups,
+            "steps": self.steps,
+        }
+        temporary_json = directory / (JSON_NAME + ".tmp")
+        temporary_json.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary_json, directory / JSON_NAME)
+
+    @staticmethod
+    def saved_in(directory: str | Path) -> bool:
+        directory = Path(directory)
+        return (directory / JSON_NAME).is_file() or (directory / LEGACY_NAME).is_file()
+
+    @staticmethod
+    def copy(source: str | Path, target: str | Path) -> None:
+        """Copy a saved retriever (either format) from one folder to another."""
+        import shutil
+
+        source, target = Path(source), Path(target)
+        names = FILES if (source / JSON_NAME).is_file() else (LEGACY_NAME,)
+        for name in names:
+            shutil.copyfile(source / name, target / name)
 
     @staticmethod
     def load(directory: str | Path) -> LabelRetriever:
-        path = Path(directory) / FILE_NAME
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: this model was trained with hints, but its "
-                                    "retriever is missing")
-        with open(path, "rb") as handle:
-            return pickle.load(handle)  # our own file, written by save()
+        directory = Path(directory)
+        if (directory / JSON_NAME).is_file():
+            return LabelRetriever._load_files(directory)
+        legacy = directory / LEGACY_NAME
+        if legacy.is_file():
+            with open(legacy, "rb") as handle:
+                return pickle.load(handle)  # our own legacy file, written by an older save()
+        raise FileNotFoundError(f"{directory / JSON_NAME}: this model was trained with "
+                                "hints, but its retriever is missing")
+
+    @staticmethod
+    def _load_files(directory: Path) -> LabelRetriever:
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        path = directory / JSON_NAME
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            with np.load(directory / ARRAYS_NAME, allow_pickle=False) as arrays:
+                matrix = csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                    shape=tuple(int(n) for n in arrays["shape"]))
+                idf = arrays["idf"]
+        except (OSError, ValueError, KeyError) as error:
+            raise ValueError(f"{path}: not a readable retriever ({error})") from error
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{path}: retriever format {meta.get('format')!r}, this "
+                             f"version reads {FORMAT}")
+        vectorizer = tfidf_vectorizer()
+        vectorizer.set_params(max_df=meta["vectorizer"]["max_df"],
+                              vocabulary=meta["vectorizer"]["vocabulary"])
+        vectorizer.idf_ = idf
+        return LabelRetriever(vectorizer, matrix, meta["labels"], meta["groups"],
+                              meta["neighbours"], meta["steps"])

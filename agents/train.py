@@ -12,6 +12,9 @@ Run layout (``out_dir``)::
     checkpoints/step-NNNNNNNN/ accelerate state (model, optimizer, scheduler, RNG),
                                meta.json (step, data position), train_config.json, and
                                hf/ (model + tokenizer + provergym.json) for inference
+    config.json, model.safetensors, tokenizer*.json, provergym.json, retriever.*, README.md
+                               the finished model and its card (agents.model_card), so
+                               that ``from_pretrained(out_dir)`` opens the run
 
 A checkpoint is written to a temporary folder and renamed into place, then ``latest.json``
 is replaced, so a kill at any moment leaves the previous checkpoint usable. The data order
@@ -58,7 +61,7 @@ from typing import Any
 
 import corpora.common
 from agents.model import build_model, count_parameters, get_size
-from agents.retrieval import FILE_NAME, LabelRetriever
+from agents.retrieval import LabelRetriever
 from agents.tasks import (
     CLASS,
     GOAL,
@@ -377,7 +380,7 @@ def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path,
                           f"{config.retrieval_index!r}")
     examples = list(examples_of(task, train_split))
     theorems = train_split["theorem"]
-    if (out_dir / FILE_NAME).is_file():
+    if LabelRetriever.saved_in(out_dir):
         retriever = LabelRetriever.load(out_dir)
     else:
         indexed = whole_split if config.retrieval_index == "all" and whole_split is not None \
@@ -538,8 +541,14 @@ def latest_checkpoint(out_dir: str | Path) -> Path | None:
 
 
 def resolve_model_dir(path: str | Path) -> Path:
-    """An ``hf/`` folder, a checkpoint folder, or a run folder (its latest checkpoint)."""
+    """An ``hf/`` folder, a checkpoint folder, or a run folder (its latest checkpoint:
+    the copy of the finished model at a run folder's top is for other tools, and would be
+    stale while a resumed run trains on)."""
     path = Path(path)
+    if (path / "checkpoints").is_dir():
+        checkpoint = latest_checkpoint(path)
+        if checkpoint is not None and (checkpoint / "hf" / "provergym.json").is_file():
+            return checkpoint / "hf"
     for candidate in (path, path / "hf"):
         if (candidate / "provergym.json").is_file():
             return candidate
@@ -601,7 +610,7 @@ def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: Train
             "hints": config.hints, "init_from": config.init_from,
         })
         if config.hints:  # the model proposes with the hints it was trained with
-            shutil.copyfile(Path(config.out_dir) / FILE_NAME, hf / FILE_NAME)
+            LabelRetriever.copy(config.out_dir, hf)
         final = root / name
         shutil.rmtree(final, ignore_errors=True)  # a re-run of the same step after a kill
         os.replace(temporary, final)
@@ -878,6 +887,13 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
             log.write(event="checkpoint", step=step, path=path.name)
             window_start = time.perf_counter()
     bar.close()
+    if main and step == config.steps:  # finished: the run folder is the model (and its card)
+        from agents.model_card import publish
+
+        checkpoint = latest_checkpoint(out_dir)
+        if checkpoint is not None:
+            publish(out_dir, checkpoint / "hf", parameters)
+    accelerator.wait_for_everyone()
     return TrainResult(
         out_dir=str(out_dir), step=step, last_loss=last_loss,
         tokens_per_second=total_tokens / total_time if total_time else 0.0,

@@ -56,6 +56,10 @@ def silence_libraries() -> None:
         from datasets.utils import logging as datasets_logging
 
         datasets_logging.disable_progress_bar()
+    if "transformers" in sys.modules:  # its "Loading weights" and "Writing model shards"
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
 
 class _LogBar(tqdm):

@@ -336,7 +336,7 @@ def test_init_from_starts_from_the_init_run_and_resumes_its_own_run(round_zero, 
     assert first_tuned < 0.7 * first_scratch
     init_vocab = load_tokenizer(init / "hf").get_vocab()
     assert load_tokenizer(Path(tuned.out_dir) / "tokenizer").get_vocab() == init_vocab
-    assert (Path(tuned.out_dir) / "retriever.pkl").is_file()  # refit on this run's data
+    assert (Path(tuned.out_dir) / "retriever.json").is_file()  # refit on this run's data
     assert read_log(tuned.out_dir, "start")[0]["config"]["init_from"] == str(init)
 
     shutil.rmtree(init)

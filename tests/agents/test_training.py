@@ -312,7 +312,7 @@ def test_metamath_model_policy_ranks_applicable_actions_and_proves(metamath_run)
 @pytest.mark.slow
 def test_a_model_trained_with_hints_proposes_with_its_retriever(corpora, tmp_path):
     from agents.policy import Policy
-    from agents.retrieval import FILE_NAME
+    from agents.retrieval import FILES, LEGACY_NAME
     from agents.tasks import HINT, PROOFSTEP
 
     out = tmp_path / "hinted"
@@ -322,7 +322,8 @@ def test_a_model_trained_with_hints_proposes_with_its_retriever(corpora, tmp_pat
         "hints": 4, "value_share": 0.5})
     train(config)
     checkpoint = latest_checkpoint(out)
-    assert (checkpoint / "hf" / FILE_NAME).is_file()
+    assert all((checkpoint / "hf" / name).is_file() for name in FILES)
+    assert not list(out.rglob(LEGACY_NAME))
     policy = Policy.load(out)
     assert policy.hints == 4 and policy.retriever is not None
     goal = "|- ( ph -> ( ps -> ph ) )"
@@ -338,7 +339,7 @@ def test_a_model_trained_with_hints_proposes_with_its_retriever(corpora, tmp_pat
     assert len(retriever.steps) == len(retriever.labels)
     assert all(step.split(" ")[0] == label for step, label in zip(retriever.steps,
                                                                    retriever.labels))
-    (checkpoint / "hf" / FILE_NAME).unlink()
+    (checkpoint / "hf" / FILES[0]).unlink()
     with pytest.raises(FileNotFoundError, match="retriever is missing"):
         Policy.load(out)
 
