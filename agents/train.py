@@ -415,6 +415,7 @@ def tokenize_split(task: TaskSpec, tokenizer, dataset, max_length: int,
         batch_size=1000,
         remove_columns=dataset.column_names,
         desc=f"tokenizing {task.name}",
+        keep_in_memory=True,  # no cache file in the corpus folder: it stays the dataset
     )
 
 

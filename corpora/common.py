@@ -241,9 +241,23 @@ def _safe_id(shard_id: str) -> str:
     return cleaned
 
 
+def shard_root(directory: str | os.PathLike[str]) -> Path:
+    """Where the shards of the corpus in ``directory`` are kept between builds: outside the
+    corpus folder (``$PROVERGYM_HOME/build/<name>-<hash of its path>/shards``), so the
+    folder holds exactly the dataset. Shards an older version left inside are moved here."""
+    directory = Path(directory).resolve()
+    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:10]
+    root = provergym_home().resolve() / "build" / f"{directory.name}-{digest}" / SHARD_DIR
+    legacy = directory / SHARD_DIR
+    if legacy.is_dir() and not root.exists():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(legacy), str(root))
+    return root
+
+
 def shard_paths(directory: str | os.PathLike[str], shard_id: str) -> tuple[Path, Path]:
-    """(records, metadata) paths of one shard."""
-    base = Path(directory) / SHARD_DIR / _safe_id(shard_id)
+    """(records, metadata) paths of one shard of the corpus in ``directory``."""
+    base = shard_root(directory) / _safe_id(shard_id)
     return base.with_name(base.name + ".arrow"), base.with_name(base.name + ".json")
 
 
@@ -335,7 +349,7 @@ def build_shards(directory: str | os.PathLike[str], shards: Sequence[tuple[str, 
     from provergym.progress import bar as progress_bar
 
     directory = Path(directory)
-    (directory / SHARD_DIR).mkdir(parents=True, exist_ok=True)
+    shard_root(directory).mkdir(parents=True, exist_ok=True)
     ids = [shard_id for shard_id, _ in shards]
     if len(set(map(_safe_id, ids))) != len(ids):
         raise CorpusError("shard ids are not unique")
@@ -427,7 +441,7 @@ def _write_splits(directory: Path, shard_ids: Sequence[str], key: str, splitter:
                 table = pa.ipc.open_file(source).read_all()
                 if table.schema != schema:
                     raise CorpusError(f"{records_path}: written with another schema; delete "
-                                      f"{directory / SHARD_DIR} and build again")
+                                      f"{shard_root(directory)} and build again")
                 routes = []
                 for value in table.column(key).to_pylist():
                     found = routed.get(value)
@@ -448,12 +462,68 @@ def _write_splits(directory: Path, shard_ids: Sequence[str], key: str, splitter:
     return key_splits
 
 
+@dataclass(frozen=True)
+class Card:
+    """What a corpus's dataset card says: stored in each split's ``DatasetInfo`` and as the
+    folder's ``README.md`` (a Hugging Face dataset card)."""
+
+    pretty_name: str
+    description: str
+    license: str  # an SPDX id or "other"
+    license_note: str  # the data's licence in words
+    homepage: str = ""
+    citation: str = ""
+    tags: tuple[str, ...] = ()
+
+
+def write_card(directory: Path, card: Card, sizes: Mapping[str, int], key: str,
+               extra_info: Mapping[str, Any] | None) -> None:
+    """The folder's ``README.md``: YAML metadata, then what the corpus is and holds."""
+    from huggingface_hub import DatasetCardData
+
+    data = DatasetCardData(pretty_name=card.pretty_name, license=card.license,
+                           tags=["provergym", "theorem-proving", *card.tags],
+                           task_categories=["text-generation"])
+    rows = "\n".join(f"| {split} | {count:,} |" for split, count in sizes.items())
+    provenance = "\n".join(f"- {k}: `{v}`" for k, v in (extra_info or {}).items()
+                           if isinstance(v, (str, int, float)) and v != "")
+    text = f"""---
+{data.to_yaml()}
+---
+
+# {card.pretty_name}
+
+{card.description}
+
+Built by provergym (`{build_command(directory.name)}`); open it with
+`datasets.load_from_disk("{directory}")` or `datasets.load_dataset("{directory}")`.
+The split is by `{key}`: all the records of one `{key}` are in the same split, fixed by
+a split manifest.
+
+| split | records |
+|---|---|
+{rows}
+
+## Provenance
+
+{provenance or "-"}
+
+## Licence
+
+{card.license_note}
+{f"{chr(10)}## Citation{chr(10)}{chr(10)}```{chr(10)}{card.citation}{chr(10)}```{chr(10)}" if card.citation else ""}"""
+    temporary = directory / ".README.md.tmp"
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, directory / "README.md")
+
+
 def assemble(directory: str | os.PathLike[str], statuses: Sequence[ShardStatus], features: Any,
              splitter: Splitter, *, key: str, started: float | None = None,
              extra_info: Mapping[str, Any] | None = None, jobs: int = 1,
-             progress: bool = True) -> BuildReport:
+             progress: bool = True, card: Card | None = None) -> BuildReport:
     """Read the shards back, split by ``record[key]``, save the ``DatasetDict`` into
-    ``directory`` (beside ``shards/``) and write ``build_info.json``.
+    ``directory`` (its shards are kept apart, see :func:`shard_root`), write
+    ``build_info.json`` and, with ``card``, the dataset card.
 
     The splits are assembled as Arrow tables with the corpus's explicit ``Features`` (the
     shards were written with ``features.arrow_schema``), not record by record through
@@ -469,8 +539,13 @@ def assemble(directory: str | os.PathLike[str], statuses: Sequence[ShardStatus],
     staging = directory / ".assemble"
     shutil.rmtree(staging, ignore_errors=True)  # never reuse a half-written assembly
     key_splits = _write_splits(directory, shard_ids, key, splitter, features, staging)
-    splits = {split: Dataset.from_file(str(staging / f"{split}.arrow"),
-                                       info=DatasetInfo(features=features), in_memory=False)
+    dataset_info = DatasetInfo(features=features)
+    if card is not None:
+        dataset_info = DatasetInfo(features=features, description=card.description,
+                           citation=card.citation, homepage=card.homepage,
+                           license=card.license_note)
+    splits = {split: Dataset.from_file(str(staging / f"{split}.arrow"), info=dataset_info.copy(),
+                                       in_memory=False)
               for split in SPLITS}
     corpus = DatasetDict(splits)
     sizes = {s: len(splits[s]) for s in SPLITS}
@@ -516,4 +591,6 @@ def assemble(directory: str | os.PathLike[str], statuses: Sequence[ShardStatus],
             "split_seed": splitter.seed, "manifest": splitter.manifest_dir,
             **(extra_info or {})}
     (directory / BUILD_INFO).write_text(json.dumps(info, indent=1))
+    if card is not None:
+        write_card(directory, card, sizes, key, extra_info)
     return report

@@ -41,6 +41,7 @@ from typing import Any
 
 from corpora.common import (
     MANIFEST_ROOT,
+    Card,
     CorpusError,
     ShardOutput,
     Splitter,
@@ -276,6 +277,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     distributed.add_executor_arguments(parser)
 
 
+CARD = Card(
+    pretty_name="Coq proof states (provergym)",
+    description=("One record per tactic of every proof in the replayed .v files (by default "
+                 "the Coq standard library and Mathematical Components, as Debian installs "
+                 "them): the goals before and after (hypotheses and conclusion, also under Set "
+                 "Printing All), the tactic, GamePad's tactic class and position bucket, and "
+                 "the tactics left in the proof."),
+    license="other",
+    license_note=("Derived from the replayed files: the Coq standard library is LGPL-2.1, "
+                  "Mathematical Components is CeCILL-B; a corpus of your own files carries "
+                  "their licence."),
+    homepage="https://coq.inria.fr/",
+    citation=("@inproceedings{huang2019gamepad, title={GamePad: A Learning Environment for "
+              "Theorem Proving}, author={Huang, Daniel and Dhariwal, Prafulla and Song, Dawn "
+              "and Sutskever, Ilya}, booktitle={ICLR}, year={2019}}"),
+    tags=("coq", "lemma"))
+
+
 def build(args: argparse.Namespace) -> Path:
     started = time.perf_counter()
     if args.files:
@@ -311,7 +330,7 @@ def build(args: argparse.Namespace) -> Path:
                                                                       statuses if s.records])]
         write_manifest(MANIFEST_ROOT / CORPUS, compute_split(keys, args.seed, 0.1, 0.1))
         splitter = Splitter.for_corpus(CORPUS, args.seed, valid=0.1, test=0.1)
-    report = assemble(directory, statuses, features(), splitter, key="lemma_id",
+    report = assemble(directory, statuses, features(), splitter, key="lemma_id", card=CARD,
                       started=started, jobs=args.jobs,
                       extra_info={"files": [name for name, _ in shards],
                                   "position_buckets": "0: <5, 1: 5-19, 2: >=20 steps left"})

@@ -55,6 +55,7 @@ from typing import Any
 
 from corpora.common import (
     MANIFEST_ROOT,
+    Card,
     CorpusError,
     ShardOutput,
     Splitter,
@@ -349,7 +350,7 @@ def build_corpus(db_path: str | os.PathLike[str] = SET_MM, out: str | os.PathLik
         splitter = splitter_for(name, manifest_root)
         unlisted = splitter.unlisted(t.label for t in theorems)
         report = assemble(out, statuses, features(), splitter, key="theorem", started=started,
-                          jobs=jobs, progress=progress, extra_info={
+                          jobs=jobs, progress=progress, card=card_for(db_path), extra_info={
                               "database": str(db_path.resolve()), "limit": limit,
                               "theorems_not_in_manifest": len(unlisted),
                               "valid_fraction": VALID_FRACTION, "test_fraction": TEST_FRACTION})
@@ -380,6 +381,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "database's $p with the fixed seed, then stop")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     distributed.add_executor_arguments(parser)
+
+
+def card_for(db_path: Path) -> Card:
+    """The dataset card of a corpus built from ``db_path`` (set.mm's licence is known)."""
+    name = Path(db_path).name
+    is_set_mm = name == "set.mm"
+    return Card(
+        pretty_name=f"{name} proof steps (provergym)",
+        description=(f"One record per logical step of every $p proof of {name}, in the order "
+                     "a backward prover meets the goals (GPT-f style): the goal, its syntax "
+                     "tree, the hypotheses in scope, the label applied with its substitution, "
+                     "the short step the model learns, and the steps left below it."),
+        license="cc0-1.0" if is_set_mm else "other",
+        license_note=("set.mm (the Metamath Proof Explorer) is released into the public "
+                      "domain (CC0 1.0); so are these records." if is_set_mm else
+                      f"The licence of {name}: see the database's own header."),
+        homepage="https://us.metamath.org/" if is_set_mm else "",
+        citation=("@article{polu2020generative, title={Generative Language Modeling for "
+                  "Automated Theorem Proving}, author={Polu, Stanislas and Sutskever, Ilya}, "
+                  "journal={arXiv:2009.03393}, year={2020}}"),
+        tags=("metamath", "theorem"))
 
 
 def build(args: argparse.Namespace) -> Path:

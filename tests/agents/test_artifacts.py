@@ -39,7 +39,10 @@ def test_a_finished_run_opens_with_from_pretrained_in_a_fresh_process(corpora, t
         "data_dir": str(corpora["metamath"]), "out_dir": str(out), "steps": 20,
         "eval_every": 20, "save_every": 20, "progress": False, "cpu_threads": 1,
         "hints": 4})
+    before = sorted(str(p) for p in Path(corpora["metamath"]).rglob("*"))
     train(config)
+    # training leaves the corpus folder as it was (no .map caches in it)
+    assert sorted(str(p) for p in Path(corpora["metamath"]).rglob("*")) == before
     for name in ("config.json", "model.safetensors", "tokenizer.json", "provergym.json",
                  "retriever.json", "retriever.npz", "README.md"):
         assert (out / name).is_file(), name

@@ -168,5 +168,6 @@ def test_build_rejects_duplicate_shard_ids(tmp_path):
 
 def test_shard_ids_from_paths_are_flat(tmp_path):
     records, meta = common.shard_paths(tmp_path, "theories/Arith/PeanoNat.v")
-    assert records.parent == tmp_path / "shards" and meta.parent == records.parent
+    assert records.parent == common.shard_root(tmp_path) and meta.parent == records.parent
+    assert tmp_path not in records.parents  # kept outside the corpus folder
     assert records.name.endswith(".arrow") and "/" not in records.name

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from corpora import metamath as mmcorpus
-from corpora.common import SPLITS, load_corpus, read_build_info, read_manifest
+from corpora.common import SPLITS, load_corpus, read_build_info, read_manifest, shard_root
 from provergym.api import Progress, Proved
 from provergym.cli import main
 from provergym.metamath.database import parse_database
@@ -132,7 +132,7 @@ def test_hol_split_follows_the_seeded_rule_and_does_not_leak(hol_corpus):
 def test_resume_gives_the_same_corpus(hol_corpus, tmp_path):
     out = tmp_path / "metamath-hol"
     mmcorpus.build_corpus(HOL, out, jobs=1, chunk_size=25, progress=False, stop_after=2)
-    assert len(list((out / "shards").glob("*.json"))) == 2
+    assert len(list(shard_root(out).glob("*.json"))) == 2 and not (out / "shards").exists()
     assert not (out / "dataset_dict.json").exists()
     mmcorpus.build_corpus(HOL, out, jobs=2, chunk_size=25, progress=False)
     info = read_build_info(out)
@@ -194,3 +194,29 @@ def test_cli_bad_database_is_a_clear_error(tmp_path, capsys):
                  "--out", str(tmp_path / "y")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("provergym: error: ") and "bad.mm" in err and "Traceback" not in err
+
+
+def test_the_corpus_folder_is_exactly_a_dataset_with_a_card(hol_corpus, tmp_path):
+    """No shard, cache or staging folder inside: `datasets.load_dataset` reads it as it is,
+    in a fresh process, and its card and DatasetInfo say what it is."""
+    import subprocess
+    import sys
+
+    entries = sorted(p.name for p in hol_corpus.iterdir())
+    assert entries == ["README.md", "build_info.json", "dataset_dict.json", "test", "train",
+                       "valid"], entries
+    card = (hol_corpus / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n") and "pretty_name: hol.mm proof steps" in card
+    assert "| train |" in card and "split is by `theorem`" in card
+    code = ("import datasets, json, sys; d = datasets.load_dataset(sys.argv[1]); "
+            "print(json.dumps({k: len(v) for k, v in d.items()}))")
+    done = subprocess.run([sys.executable, "-c", code, str(hol_corpus)], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-1500:]
+    import json
+
+    sizes = json.loads(done.stdout.strip().splitlines()[-1])
+    corpus = load_corpus(hol_corpus)
+    assert sizes == {"train": len(corpus["train"]), "validation": len(corpus["valid"]),
+                     "test": len(corpus["test"])}
+    assert "logical step" in corpus["train"].info.description
