@@ -6,14 +6,24 @@ Reward 1 when the proof is found (``terminated``); ``truncated`` once ``max_step
 actions were taken. A refused action leaves the state unchanged and says why in
 ``info["rejected"]``: random text is a rejection, never a crash. The ids are registered
 by ``import provergym`` (:mod:`provergym._register`), not here.
+
+Candidate actions. With a ``candidates`` function (the backends give the search's own
+generators: Metamath's applicable actions ranked by label frequency, Coq's fixed tactics),
+every ``info`` carries ``candidates`` (up to ``num_candidates`` action texts) and
+``action_mask`` (an int8 array of ``num_candidates``: 1 where a candidate exists). Two
+wrappers make the environment fit off-the-shelf RL code: :class:`DiscreteCandidates`
+(action ``i`` plays candidate ``i``) and :class:`HashedObservation` (the goal text as a
+fixed-size vector of hashed token counts). ``examples/ppo_metamath.py`` trains PPO on them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from gymnasium import spaces
 
 from provergym.api import Backend, Progress, ProofState, Proved, Rejected
@@ -25,6 +35,20 @@ UNICODE_CHARSET = "\n\t" + "".join(chr(c) for c in range(0x20, 0x10000)
                                    if not (0xD800 <= c <= 0xDFFF) and c != 0x7F)
 MAX_OBSERVATION = 100_000
 MAX_ACTION = 2_000
+NUM_CANDIDATES = 16
+
+Candidates = Callable[[ProofState, int], Sequence[str]]
+
+
+class TextSpace(spaces.Text):
+    """``spaces.Text`` whose repr names its charset instead of printing it (the Coq charset
+    is 63,482 characters)."""
+
+    def __repr__(self) -> str:
+        charset = self.character_set
+        described = ("printable ASCII" if len(charset) < 128 else
+                     f"Unicode BMP, {len(charset):,} characters")
+        return f"Text({self.min_length}, {self.max_length}, charset=<{described}>)"
 
 
 class ProverGymEnv(gym.Env):
@@ -33,7 +57,9 @@ class ProverGymEnv(gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, backend: Backend, theorems: Sequence[str], *, max_steps: int = 50,
-                 charset: str = ASCII_CHARSET, render_mode: str | None = None) -> None:
+                 charset: str = ASCII_CHARSET, render_mode: str | None = None,
+                 candidates: Candidates | None = None,
+                 num_candidates: int = NUM_CANDIDATES) -> None:
         self.backend = backend
         self.theorems = list(theorems)
         if not self.theorems:
@@ -42,10 +68,28 @@ class ProverGymEnv(gym.Env):
         self.max_steps = max_steps
         self.render_mode = render_mode
         self._charset = frozenset(charset)
-        self.observation_space = spaces.Text(MAX_OBSERVATION, min_length=0, charset=charset)
-        self.action_space = spaces.Text(MAX_ACTION, min_length=1, charset=charset)
+        self.observation_space = TextSpace(MAX_OBSERVATION, min_length=0, charset=charset)
+        self.action_space = TextSpace(MAX_ACTION, min_length=1, charset=charset)
         self.state: ProofState | None = None
         self.steps = 0
+        self.candidate_function = candidates
+        self.num_candidates = num_candidates
+        self.candidates: list[str] = []
+
+    def _with_candidates(self, info: dict[str, Any]) -> dict[str, Any]:
+        """Add the current state's candidates and action mask (when the env has them)."""
+        if self.candidate_function is None:
+            return info
+        self.candidates = []
+        if self.state is not None and self.state.goals:
+            self.candidates = list(self.candidate_function(self.state,
+                                                           self.num_candidates))[
+                : self.num_candidates]
+        mask = np.zeros(self.num_candidates, dtype=np.int8)
+        mask[:len(self.candidates)] = 1
+        info["candidates"] = list(self.candidates)
+        info["action_mask"] = mask
+        return info
 
     def _observe(self) -> str:
         assert self.state is not None
@@ -61,7 +105,7 @@ class ProverGymEnv(gym.Env):
             theorem = self.theorems[int(self.np_random.integers(len(self.theorems)))]
         self.state = self.backend.open(theorem)
         self.steps = 0
-        return self._observe(), {"theorem": theorem}
+        return self._observe(), self._with_candidates({"theorem": theorem})
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.state is None:
@@ -80,7 +124,7 @@ class ProverGymEnv(gym.Env):
         elif isinstance(result, Rejected):
             info["rejected"] = result.reason
         truncated = not terminated and self.steps >= self.max_steps
-        return self._observe(), reward, terminated, truncated, info
+        return self._observe(), reward, terminated, truncated, self._with_candidates(info)
 
     def render(self) -> str | None:
         if self.render_mode == "ansi" and self.state is not None:
@@ -91,3 +135,44 @@ class ProverGymEnv(gym.Env):
         backend = getattr(self, "backend", None)
         if backend is not None:
             backend.close()  # backends make close() idempotent
+
+
+class DiscreteCandidates(gym.Wrapper):
+    """Action ``i`` plays the ``i``-th candidate of the current state (``Discrete``); an
+    index with no candidate (``action_mask[i] == 0``) is a rejection that changes nothing.
+    Needs an environment built with candidates."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        inner = env.unwrapped
+        if getattr(inner, "candidate_function", None) is None:
+            raise ValueError("DiscreteCandidates needs an environment with candidates")
+        self.action_space = spaces.Discrete(inner.num_candidates)
+
+    def step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        inner = self.env.unwrapped
+        index = int(action)
+        if not 0 <= index < len(inner.candidates):
+            inner.steps += 1
+            info = inner._with_candidates({"rejected": f"no candidate {index}"})
+            truncated = inner.steps >= inner.max_steps
+            return inner._observe(), 0.0, False, truncated, info
+        return self.env.step(inner.candidates[index])
+
+
+class HashedObservation(gym.ObservationWrapper):
+    """The observed text as ``dim`` float32 counts of its whitespace tokens and token pairs,
+    hashed (CRC32), scaled by log1p: a fixed-size vector that any MLP policy reads."""
+
+    def __init__(self, env: gym.Env, dim: int = 512) -> None:
+        super().__init__(env)
+        self.dim = dim
+        high = float(np.log1p(MAX_OBSERVATION))  # no text holds more tokens than characters
+        self.observation_space = spaces.Box(0.0, high, shape=(dim,), dtype=np.float32)
+
+    def observation(self, observation: str) -> np.ndarray:
+        vector = np.zeros(self.dim, dtype=np.float32)
+        tokens = observation.split()
+        for token in [*tokens, *(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))]:
+            vector[zlib.crc32(token.encode("utf-8")) % self.dim] += 1.0
+        return np.log1p(vector)

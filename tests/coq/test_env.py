@@ -206,6 +206,18 @@ def test_gymnasium_env_passes_check_env(coq, small_v, no_leftover_coq) -> None:
         assert reward == 0 and not terminated and "rejected" in info
         obs, reward, terminated, truncated, info = environment.step("reflexivity.")
         assert reward == 1 and terminated and info["proof"] == "Proof. reflexivity. Qed."
+        # the spaces' repr names the charset instead of printing 63,482 characters
+        assert len(repr(environment.observation_space)) < 100
+        assert "Unicode BMP" in repr(environment.action_space)
+        # candidates: the fixed tactics, and a Discrete wrapper that plays them
+        from provergym.coq.policies import COQ_TACTICS
+        from provergym.gym_env import DiscreteCandidates
+
+        discrete = DiscreteCandidates(environment)
+        obs, info = discrete.reset(seed=0)
+        assert info["candidates"] == list(COQ_TACTICS) and info["action_mask"].all()
+        obs, reward, terminated, truncated, info = discrete.step(0)  # reflexivity.
+        assert reward == 1 and terminated
     finally:
         environment.close()
         environment.close()
