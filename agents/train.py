@@ -104,21 +104,21 @@ class TrainConfig:
     out_dir: str = ""  # empty: $PROVERGYM_HOME/runs/<task>-<size>
     steps: int = 300  # optimizer steps; the cosine schedule ends here
     batch_size: int = 16  # sequences per process per micro-batch
-    grad_accum: int = 1
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 30
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    eval_every: int = 100
-    eval_batches: int = 20
-    save_every: int = 100
-    keep_checkpoints: int = 2
-    log_every: int = 10
-    seed: int = 0
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float = 1e-3  # peak learning rate (AdamW, cosine schedule)
+    min_lr_ratio: float = 0.1  # the schedule ends at lr times this
+    warmup_steps: int = 30  # linear warm-up steps
+    weight_decay: float = 0.1  # AdamW weight decay (matrices only)
+    grad_clip: float = 1.0  # gradient norm clip
+    eval_every: int = 100  # steps between validation losses
+    eval_batches: int = 20  # validation batches per evaluation
+    save_every: int = 100  # steps between checkpoints
+    keep_checkpoints: int = 2  # checkpoints kept (the newest)
+    log_every: int = 10  # steps between log.jsonl lines
+    seed: int = 0  # model init, data order and record sample
     max_length: int = 0  # 0: the size's context length
-    bpe_vocab_size: int = 4096
-    word_min_frequency: int = 1
+    bpe_vocab_size: int = 4096  # BPE tokenizer vocabulary (Coq, rewrite; Metamath uses words)
+    word_min_frequency: int = 1  # word tokenizer: rarer words are <unk>
     # Metamath: retrieved labels in the PROOFSTEP prompt (agents.retrieval; 0: none)
     hints: int = 0
     # what the retriever indexes: "sample" (the records trained on, max_train_records) or

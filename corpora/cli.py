@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             missing = kinds.add_parser(name, help=f"({name} builder not available yet)")
             missing.set_defaults(func=lambda args, n=name: _missing(n))
             continue
-        parser = kinds.add_parser(name, help=(module.__doc__ or name).strip().splitlines()[0])
+        first_line = (module.__doc__ or name).strip().splitlines()[0].replace("``", "")
+        parser = kinds.add_parser(name, help=first_line.rstrip("."))
         module.add_arguments(parser)
         parser.set_defaults(func=lambda args, m=module: _build(m, args))
     stats = commands.add_parser("stats", help="records and keys per split of a built corpus")

@@ -54,6 +54,7 @@ from corpora.common import (
     write_manifest,
 )
 from provergym import distributed
+from provergym.cliargs import renamed
 
 # provergym.coq's modules (and the tactic classes' regular expressions) are imported where
 # Coq runs: `provergym --help` builds its parser from this module, and they take ~80 ms
@@ -267,8 +268,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--small", action="store_true",
                         help="a three-file build for tests: " +
                         ", ".join(display_name(f) for f in SMALL_FILES))
-    parser.add_argument("--limit", type=int, default=None, help="at most N files")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-files", type=int, default=None, metavar="N",
+                        help="only the first N files")
+    renamed(parser, "--limit", "--max-files", "max_files", type=int)
+    parser.add_argument("--jobs", type=int, default=2, help="parallel replay workers")
     parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="split seed")
     parser.add_argument("--out", type=Path, default=None,
                         help="corpus folder (default: $PROVERGYM_HOME/corpora/coq[-small])")
@@ -313,9 +316,9 @@ def build(args: argparse.Namespace) -> Path:
             raise CorpusError(str(error)) from None
         default_name = CORPUS if sorted(libs) == sorted(DEFAULT_LIBS) else \
             f"{CORPUS}-{'-'.join(libs)}"
-    if args.limit is not None:
-        files = files[:max(0, args.limit)]
-        default_name += f"-limit{args.limit}"
+    if args.max_files is not None:
+        files = files[:max(0, args.max_files)]
+        default_name += f"-limit{args.max_files}"
     if not files:
         raise CorpusError("no .v files to replay")
     directory = Path(args.out) if args.out else corpus_dir(default_name)

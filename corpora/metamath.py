@@ -66,6 +66,7 @@ from corpora.common import (
     write_manifest,
 )
 from provergym import distributed
+from provergym.cliargs import renamed
 from provergym.metamath.database import MetamathError, parse_database
 from provergym.metamath.env import Action
 from provergym.metamath.grammar import Grammar, GrammarError
@@ -368,7 +369,9 @@ def build_corpus(db_path: str | os.PathLike[str] = SET_MM, out: str | os.PathLik
 # -- the command ------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=SET_MM, help=f"the .mm database (default {SET_MM})")
-    parser.add_argument("--limit", type=int, help="only the first N $p, in database order")
+    parser.add_argument("--first", type=int, metavar="N",
+                        help="only the first N $p, in database order")
+    renamed(parser, "--limit", "--first", "first", type=int)
     parser.add_argument("--out", help="output folder (default $PROVERGYM_HOME/corpora/NAME)")
     parser.add_argument("--name", help="corpus name (default: metamath for set.mm, "
                                        "metamath-STEM otherwise); also picks the manifest")
@@ -379,7 +382,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write-manifest", action="store_true",
                         help="write corpora/splits/NAME/{train,valid,test}.txt for the "
                              "database's $p with the fixed seed, then stop")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--no-progress", action="store_true", help="no progress output")
+    renamed(parser, "--quiet", "--no-progress", "no_progress", flag=True)
     distributed.add_executor_arguments(parser)
 
 
@@ -405,7 +409,7 @@ def card_for(db_path: Path) -> Card:
 
 
 def build(args: argparse.Namespace) -> Path:
-    if args.limit is not None and args.limit < 1:
+    if args.first is not None and args.first < 1:
         raise CorpusError("--limit must be at least 1")
     if args.jobs < 1 or args.chunk_size < 1:
         raise CorpusError("--jobs and --chunk-size must be at least 1")
@@ -417,6 +421,6 @@ def build(args: argparse.Namespace) -> Path:
         directory = write_manifest(MANIFEST_ROOT / (args.name or corpus_name(args.db)),
                                    database_split(db))
         return directory
-    return build_corpus(args.db, args.out, name=args.name, limit=args.limit, jobs=args.jobs,
-                        chunk_size=args.chunk_size, progress=not args.quiet,
+    return build_corpus(args.db, args.out, name=args.name, limit=args.first, jobs=args.jobs,
+                        chunk_size=args.chunk_size, progress=not args.no_progress,
                         executor=distributed.executor_of(args))

@@ -50,6 +50,7 @@ from corpora.common import (
     write_manifest,
 )
 from provergym.api import InitError, Progress, Proved, ProverError
+from provergym.cliargs import renamed
 
 # provergym.coq.env is imported where Coq runs: `provergym --help` builds its parser from
 # this module, and the Coq modules take ~80 ms to import.
@@ -365,12 +366,17 @@ def corpus_name(n: int, sizes: dict[str, int], seed: int) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=DEFAULT_N,
                         help="expression length in leaves (difficulty; GamePad: 10)")
-    parser.add_argument("--train", type=int, default=DEFAULT_SIZES["train"])
-    parser.add_argument("--valid", type=int, default=DEFAULT_SIZES["valid"])
-    parser.add_argument("--test", type=int, default=DEFAULT_SIZES["test"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--chunk", type=int, default=50, help="problems per shard (.v file)")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--train", type=int, default=DEFAULT_SIZES["train"],
+                        help="problems in the train split")
+    parser.add_argument("--valid", type=int, default=DEFAULT_SIZES["valid"],
+                        help="problems in the valid split")
+    parser.add_argument("--test", type=int, default=DEFAULT_SIZES["test"],
+                        help="problems in the test split")
+    parser.add_argument("--seed", type=int, default=0, help="generator seed")
+    parser.add_argument("--chunk-size", type=int, default=50,
+                        help="problems per shard (.v file)")
+    renamed(parser, "--chunk", "--chunk-size", "chunk_size", type=int)
+    parser.add_argument("--jobs", type=int, default=2, help="parallel Coq workers")
     parser.add_argument("--out", type=Path, default=None,
                         help="corpus folder (default: $PROVERGYM_HOME/corpora/<name>)")
     parser.add_argument("--write-manifest", action="store_true",
@@ -416,7 +422,7 @@ def build(args: argparse.Namespace) -> Path:
     source_dir = directory / "coq"
     source_dir.mkdir(exist_ok=True)
     ordered = [p for split in ("train", "valid", "test") for p in problems[split]]
-    chunk = max(1, args.chunk)
+    chunk = max(1, args.chunk_size)
     shards = []
     for start in range(0, len(ordered), chunk):
         items = ordered[start:start + chunk]

@@ -28,6 +28,29 @@ COMMAND_MODULES = (
 )
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default unless it is empty (None, False, "") or the help already
+    says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, "", [], argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def _finish(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    """Every parser below the top one: the formatter, and its help as its description."""
+    parser.formatter_class = _Formatter
+    if parser.description is None and help_text:
+        parser.description = help_text[0].upper() + help_text[1:] + "."
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                _finish(sub, helps.get(name))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from provergym import __version__
 
@@ -42,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(subparsers)
+    _finish(parser)
     return parser
 
 

@@ -1,7 +1,7 @@
 """``provergym demo`` (what ``make demo`` runs): the whole pipeline, small, on CPU.
 
 1. (``make`` installs first.)
-2. Build the proof-step corpus of the first ``--theorems`` ``$p`` of set.mm: the
+2. Build the proof-step corpus of the first ``--first`` ``$p`` of set.mm: the
    propositional calculus and the start of predicate calculus, where proofs are short
    and the symbols few, so that a tiny model learns something in minutes. Its split is
    set.mm's own (Holophrasm/MetaGen protocol), so no test theorem is trained on.
@@ -30,6 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from provergym.cliargs import renamed
 from provergym.paths import SET_MM
 
 
@@ -37,8 +38,9 @@ def register(subparsers) -> None:
     demo = subparsers.add_parser(
         "demo", help="the end-to-end demo: corpus, tiny model, search, baselines, export, report",
         description=__doc__.split("\n\n")[0])
-    demo.add_argument("--theorems", type=int, default=3000,
-                      help="use the first N $p of set.mm (default 3000)")
+    demo.add_argument("--first", type=int, default=3000, metavar="N",
+                      help="use the first N $p of set.mm")
+    renamed(demo, "--theorems", "--first", "first", type=int)
     demo.add_argument("--train-steps", type=int, default=3000, help="tiny model's steps")
     demo.add_argument("--sample", type=int, default=50, help="test theorems to search on")
     demo.add_argument("--budget", type=int, default=16, help="expansions per theorem (d)")
@@ -80,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.home:
         os.environ["PROVERGYM_HOME"] = args.home
     home = Path(args.home) if args.home else provergym_home()
-    name = f"metamath-first{args.theorems}"
+    name = f"metamath-first{args.first}"
     corpus_path = home / "corpora" / name
     run_dir = home / "runs" / f"{name}-tiny-hints"
     # The settings are in the name: resuming never mixes results of different settings.
@@ -92,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     out_dir = home / "demo" / (f"{name}-v6-s{args.train_steps}-d{args.budget}-e{args.candidates}"
                                f"-n{args.sample}" + ("-nomodel" if args.no_model else ""))
     total = time.perf_counter()
-    print(f"provergym demo: set.mm's first {args.theorems} theorems; everything goes to {home}")
+    print(f"provergym demo: set.mm's first {args.first} theorems; everything goes to {home}")
     print("[1/7] install: done by `make` (pip install -e . and the Debian provers)")
 
     started = _stage(2, f"corpus of proof steps -> {corpus_path}")
@@ -108,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         from corpora.metamath import build_corpus
 
         # name="metamath": the committed set.mm split manifest decides train/valid/test.
-        build_corpus(SET_MM, corpus_path, name="metamath", limit=args.theorems,
+        build_corpus(SET_MM, corpus_path, name="metamath", limit=args.first,
                      jobs=max(1, args.jobs))
     _done(started)
 
@@ -160,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     started = _stage(7, "HTML report")
     from provergym.bench.report import write_report
 
-    path = write_report(out_dir, title=f"provergym demo: set.mm's first {args.theorems} theorems")
+    path = write_report(out_dir, title=f"provergym demo: set.mm's first {args.first} theorems")
     if coq_dir is not None:
         print(f"      Coq report: {write_report(coq_dir, title='provergym demo: Coq stdlib')}")
     _done(started)

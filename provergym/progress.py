@@ -2,7 +2,7 @@
 
 On a terminal, a tqdm bar. When stderr is not a terminal (a log file, CI, a pipe), a bar
 would write a refresh for every update, so the same bar becomes one plain line every
-``LOG_INTERVAL`` seconds, plus its first and last line. ``--no-progress`` (or ``--quiet``)
+``LOG_INTERVAL`` seconds, plus its first and last line. ``--no-progress``
 on any subcommand turns every bar off, the libraries' too (``datasets``' map and save bars,
 Hugging Face downloads): :func:`silence` is called by ``provergym.cli.main``.
 """

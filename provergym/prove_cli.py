@@ -12,6 +12,7 @@ from pathlib import Path
 from agents.defaults import FREQUENCY_WEIGHT
 from provergym import distributed
 from provergym.bench.methods import method_names
+from provergym.cliargs import renamed
 from provergym.errors import UserError
 from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT
 from provergym.paths import SET_MM
@@ -23,7 +24,8 @@ def register(subparsers) -> None:
         description="Best-first search on one Metamath theorem or Coq lemma; the proof found "
                     "is checked again (kernel + metamath-exe, or coqc).")
     prove.add_argument("theorem", help="a $p label, or a Coq lemma name with --file")
-    prove.add_argument("--backend", choices=("metamath", "coq"), default="metamath")
+    prove.add_argument("--backend", choices=("metamath", "coq"), default="metamath",
+                       help="the prover")
     prove.add_argument("--db", default=SET_MM, help="Metamath database (default set.mm)")
     prove.add_argument("--file", help="Coq: the .v file that holds the lemma")
     prove.add_argument("--method", default=None,
@@ -43,15 +45,18 @@ def register(subparsers) -> None:
         description="Pass rates of search with the model and of the baselines on the same "
                     "held-out theorems; resumable; writes results.jsonl, summary.json and "
                     "report.html.")
-    bench.add_argument("--backend", choices=("metamath", "coq"), default="metamath")
-    bench.add_argument("--split", choices=("train", "valid", "test"), default="test")
+    bench.add_argument("--backend", choices=("metamath", "coq"), default="metamath",
+                       help="the prover")
+    bench.add_argument("--split", choices=("train", "valid", "test"), default="test",
+                       help="the corpus split the theorems come from (when --theorems is not "
+                            "given)")
     bench.add_argument("--theorems", help="a file of theorem names, one a line (instead of the "
                        "split manifest); for Coq, lines 'path/to/file.v:lemma'")
     bench.add_argument("--limit", type=int, default=0,
                        help="a fixed sample of this many theorems (0: all)")
     bench.add_argument("--first", type=int, default=0,
                        help="Metamath: only theorems among the database's first N $p")
-    bench.add_argument("--db", default=SET_MM)
+    bench.add_argument("--db", default=SET_MM, help="Metamath database")
     bench.add_argument("--method", action="append", dest="methods",
                        help="repeatable; metamath: " + " ".join(method_names("metamath"))
                             + "; coq: " + " ".join(method_names("coq")))
@@ -65,10 +70,13 @@ def register(subparsers) -> None:
                             "every worker's model calls (a prototype; on CPU it is slower)")
     bench.add_argument("--out", default="bench-out", help="output folder")
     bench.add_argument("--no-resume", action="store_true", help="start again from scratch")
-    bench.add_argument("--improve-options", default="/3 /depth 1")
-    bench.add_argument("--improve-seconds", type=float, default=20.0)
-    bench.add_argument("--hammer-timeout", type=float, default=10.0)
-    bench.add_argument("--no-progress", action="store_true")
+    bench.add_argument("--improve-options", default="/3 /depth 1",
+                       help="options of metamath-exe's `improve` baseline")
+    bench.add_argument("--improve-seconds", type=float, default=20.0,
+                       help="wall-time limit of the `improve` baseline per theorem")
+    bench.add_argument("--hammer-timeout", type=float, default=10.0,
+                       help="Coq: seconds per lemma for the CoqHammer baselines")
+    bench.add_argument("--no-progress", action="store_true", help="no progress output")
     bench.set_defaults(func=run_bench_command)
 
     iterate = subparsers.add_parser(
@@ -80,7 +88,8 @@ def register(subparsers) -> None:
                     "coq): the k-NN tactics' index takes in the states of every checked "
                     "proof (coqc and the Print Assumptions audit). Resumable: run the same "
                     "command again after a kill.")
-    iterate.add_argument("--backend", choices=("metamath", "coq"), default="metamath")
+    iterate.add_argument("--backend", choices=("metamath", "coq"), default="metamath",
+                         help="the prover")
     iterate.add_argument("--model",
                          help="Metamath: the round-0 model, a run folder trained on human "
                               "proofs (required)")
@@ -95,8 +104,9 @@ def register(subparsers) -> None:
                          help="Coq: seconds per CoqHammer tactic")
     iterate.add_argument("--out", help="the rounds' folder (default "
                          "$PROVERGYM_HOME/iterate/<model folder name>, or .../coq-<method>)")
-    iterate.add_argument("--db", default=SET_MM)
-    iterate.add_argument("--rounds", type=int, default=1)
+    iterate.add_argument("--db", default=SET_MM, help="Metamath database")
+    iterate.add_argument("--rounds", type=int, default=1,
+                         help="rounds of search, training and evaluation after round 0")
     iterate.add_argument("--pool", type=int, default=None,
                          help="train-split statements searched each round (a fixed sample; "
                               "default 1000, Coq 200)")
@@ -122,7 +132,7 @@ def register(subparsers) -> None:
                               "--value-weight: the value alone)")
     distributed.add_arguments(iterate, local_jobs=1)
     iterate.add_argument("--seed", type=int, default=0, help="the pool's sample")
-    iterate.add_argument("--no-progress", action="store_true")
+    iterate.add_argument("--no-progress", action="store_true", help="no progress output")
     iterate.set_defaults(func=run_iterate)
 
     export = subparsers.add_parser(
@@ -136,7 +146,9 @@ def register(subparsers) -> None:
     export.set_defaults(func=run_export)
 
     report = subparsers.add_parser("report", help="(re)write report.html of a benchmark run")
-    report.add_argument("--out", required=True, help="the run's folder")
+    report.add_argument("--run", metavar="DIR",
+                        help="the bench run's folder (its --out)")
+    renamed(report, "--out", "--run", "run")
     report.set_defaults(func=run_report)
 
 
@@ -468,7 +480,9 @@ def run_export(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from provergym.bench.report import write_report
 
-    if not (Path(args.out) / "results.jsonl").exists():
-        raise UserError(f"{args.out}: no results.jsonl (run provergym bench first)")
-    print(f"report: {write_report(args.out)}")
+    if not args.run:
+        raise UserError("report needs --run DIR, the folder of a provergym bench run")
+    if not (Path(args.run) / "results.jsonl").exists():
+        raise UserError(f"{args.run}: no results.jsonl (run provergym bench first)")
+    print(f"report: {write_report(args.run)}")
     return 0

@@ -53,9 +53,9 @@ CASES = [
     (["mm", "replay", "binary.dat", "th"], 2, ["binary.dat"]),
     (["mm", "replay", DEMO0, "no_such_label"], 2, ["no_such_label"]),
     # coq (nothing here reaches Coq: the files are refused before)
-    (["coq", "replay", "--quiet", "missing.v"], 2, ["missing.v", "no such file"]),
-    (["coq", "replay", "--quiet", "binary.dat"], 2, ["binary.dat"]),
-    (["coq", "replay", "--quiet", "empty_dir"], 2, ["empty_dir", "no .v file"]),
+    (["coq", "replay", "--no-progress", "missing.v"], 2, ["missing.v", "no such file"]),
+    (["coq", "replay", "--no-progress", "binary.dat"], 2, ["binary.dat"]),
+    (["coq", "replay", "--no-progress", "empty_dir"], 2, ["empty_dir", "no .v file"]),
     (["coq", "hammer", "binary.dat"], 2, ["binary.dat", "not a UTF-8"]),
     (["coq", "hammer", "NoLemma.v"], 2, ["NoLemma.v", "no lemma with a proof"]),
     (["coq", "hammer", "missing.v"], 2, ["missing.v", "no such file"]),
@@ -82,7 +82,8 @@ CASES = [
     (["export", "--results", "missing.jsonl", "--out", "x"], 2, ["missing.jsonl"]),
     (["export", "--results", "binary.dat", "--out", "x"], 2, ["binary.dat:1"]),
     (["export", "--results", "results.jsonl", "--out", "x"], 2, ["results.jsonl:1"]),
-    (["report", "--out", "empty_dir"], 2, ["empty_dir", "no results.jsonl"]),
+    (["report", "--run", "empty_dir"], 2, ["empty_dir", "no results.jsonl"]),
+    (["report"], 2, ["--run"]),
     # train, eval
     (["train", "--task", "metamath", "--set", "no_such_key=1"], 2, ["no_such_key"]),
     (["train", "--task", "metamath", "--set", "steps=many"], 2, ["steps"]),
@@ -134,3 +135,99 @@ def test_coq_file_that_coq_refuses_exits_2_naming_the_lemma(inputs, capsys) -> N
     assert cli.main(["prove", "bad", "--backend", "coq", "--file", str(half)]) == 2
     err = capsys.readouterr().err
     assert "Half.v" in err and "Syntax error" in err, err
+
+
+def _parsers():
+    import argparse
+
+    def walk(parser, prefix):
+        yield prefix, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, [*prefix, name])
+    yield from walk(cli.build_parser(), [])
+
+
+def test_every_command_has_a_description_and_every_option_a_help() -> None:
+    import argparse
+
+    missing = []
+    for prefix, parser in _parsers():
+        if prefix and not parser.description:
+            missing.append(" ".join(prefix) + ": no description")
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if action.help is None:
+                missing.append(f"{' '.join(prefix)} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, missing
+
+
+def test_defaults_are_shown_in_help() -> None:
+    helps = {" ".join(prefix): parser.format_help() for prefix, parser in _parsers()}
+    assert "(default: 16)" in helps["demo"]  # --budget
+    assert "(default: 2)" in helps["corpus build coq"]  # --jobs
+
+
+# (command, old spelling and its value, the new spelling the warning names)
+RENAMED = [
+    (["demo", "--theorems", "10", "--help"], "--theorems", "--first"),
+    (["corpus", "build", "metamath", "--limit", "10", "--help"], "--limit", "--first"),
+    (["corpus", "build", "coq", "--limit", "1", "--help"], "--limit", "--max-files"),
+    (["corpus", "build", "rewrite", "--chunk", "5", "--help"], "--chunk", "--chunk-size"),
+    (["coq", "hammer", "x.v", "--timeout", "3", "--help"], "--timeout", "--hammer-timeout"),
+    (["coq", "hammer", "x.v", "--export", "d", "--help"], "--export", "--out"),
+    (["mm", "replay", "x.mm", "--export", "d", "--help"], "--export", "--out"),
+    (["eval", "--database", "x.mm", "--help"], "--database", "--db"),
+]
+
+
+@pytest.mark.parametrize("args,old,new", RENAMED, ids=[r[1] + "->" + r[2] for r in RENAMED])
+def test_old_spellings_still_work_with_a_warning(capsys, args, old, new) -> None:
+    with pytest.raises(SystemExit):  # --help after the old option: parsed, then help
+        cli.main(args)
+    err = capsys.readouterr().err
+    assert f"{old} is deprecated, use {new}" in err
+
+
+def test_an_old_spelling_reaches_the_same_setting(inputs, capsys) -> None:
+    assert cli.main(["report", "--out", "empty_dir"]) == 2  # the old --out of report
+    err = capsys.readouterr().err
+    assert "--out is deprecated, use --run" in err and "empty_dir: no results.jsonl" in err
+    assert cli.main(["coq", "replay", "--quiet", "empty_dir"]) == 2
+    assert "--quiet is deprecated, use --no-progress" in capsys.readouterr().err
+
+
+def test_every_train_setting_has_a_typed_flag(monkeypatch) -> None:
+    """No TrainConfig field hides behind --set: each has a flag, and the flag reaches the
+    config (run_train's overrides, read back through resolve_config)."""
+    import dataclasses
+
+    from agents import cli as agents_cli
+    from agents.train import TrainConfig
+
+    parser = cli.build_parser()
+    train_help = next(p for prefix, p in _parsers() if prefix == ["train"]).format_help()
+    for field in dataclasses.fields(TrainConfig):
+        flag = {"data_dir": "--data", "out_dir": "--out", "progress": "--no-progress",
+                "task": "--task", "size": "--size"}.get(field.name,
+                                                       "--" + field.name.replace("_", "-"))
+        assert flag in train_help, flag
+    seen = {}
+
+    def fake_train(config, resume=False):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr("agents.train.train", fake_train)
+    args = parser.parse_args(["train", "--task", "metamath", "--batch-size", "8",
+                              "--no-length-buckets", "--extra-data", "a", "b", "--lr", "5e-4",
+                              "--out", "/tmp/x"])
+    with pytest.raises(SystemExit):
+        agents_cli.run_train(args)
+    config = seen["config"]
+    assert (config.batch_size, config.length_buckets, config.extra_data, config.lr) == \
+        (8, False, ("a", "b"), 5e-4)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--task", "metamath", "--batch-size", "many"])

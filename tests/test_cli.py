@@ -149,12 +149,12 @@ def test_mm_replay_checks_what_it_replays(tmp_path: Path) -> None:
 # -- provergym coq ... -----------------------------------------------------------------------
 def test_coq_replay_bad_input_exits_2(tmp_path: Path) -> None:
     missing = tmp_path / "nope.v"
-    assert_error(provergym("coq", "replay", "--quiet", str(missing)), 2, "no such file",
+    assert_error(provergym("coq", "replay", "--no-progress", str(missing)), 2, "no such file",
                  str(missing))
     # Read and split before Coq starts: no coqidetop needed.
     unterminated = tmp_path / "Open.v"
     unterminated.write_text("Lemma x : True.\n(* never closed\n", encoding="utf-8")
-    run = provergym("coq", "replay", "--quiet", str(unterminated))
+    run = provergym("coq", "replay", "--no-progress", str(unterminated))
     assert_error(run, 2, str(unterminated), "line 2", "unterminated comment")
     assert "NOT READ" in run.out
 
@@ -199,7 +199,7 @@ def test_coq_hammer_lemma_that_does_not_load_exits_2(tmp_path: Path) -> None:
 def test_coq_replay_refused_sentence_exits_1(tmp_path: Path) -> None:
     broken = tmp_path / "Broken.v"
     broken.write_text("Lemma x : True.\nProof.\n  exact 3.\nQed.\n", encoding="utf-8")
-    run = provergym("coq", "replay", "--quiet", str(broken))
+    run = provergym("coq", "replay", "--no-progress", str(broken))
     assert_error(run, 1, "1 of 1 files did not replay")
     assert f"{broken}:3:3:" in run.out
 
@@ -279,7 +279,8 @@ def test_our_cli_modules_import_nothing_heavy() -> None:
               and name not in OURS_AT_IMPORT | {"provergym.metamath", "provergym.coq",
                                                 "provergym.metamath.cli",
                                                 "provergym.metamath.commands",
-                                                "provergym.coq.cli"}}
+                                                "provergym.coq.cli",
+                                                "provergym.cliargs"}}
     assert not heavy, heavy
 
 

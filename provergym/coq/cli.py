@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from provergym.cliargs import renamed
+
 
 def _load_path_args(args: argparse.Namespace) -> list[str]:
     coq_args: list[str] = []
@@ -62,7 +64,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for path in files:
         try:
             result = replay_file(path, coq_args, printing_all=args.printing_all,
-                                 progress=not args.quiet)
+                                 progress=not args.no_progress)
         except ReplayError as error:
             print(f"{error}  NOT READ")
             unreadable.append(error)
@@ -104,7 +106,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    coq = subparsers.add_parser("coq", help="the Coq backend (coqidetop)")
+    coq = subparsers.add_parser("coq", help="the Coq backend (coqidetop)",
+                                description="The Coq backend: replay .v files through "
+                                "coqidetop and record their tactic states, or try CoqHammer's "
+                                "reconstruction tactics on lemmas.")
     commands = coq.add_subparsers(dest="coq_command", required=True)
 
     replay = commands.add_parser("replay", help="replay .v files and record tactic states")
@@ -113,16 +118,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--json", metavar="OUT", help="write the tactic records as JSON lines")
     replay.add_argument("--printing-all", action="store_true",
                         help="also print goals under Set Printing All and parse them")
-    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    renamed(replay, "--quiet", "--no-progress", "no_progress", flag=True)
     replay.set_defaults(func=cmd_replay)
 
     hammer = commands.add_parser("hammer", help="try CoqHammer (sauto/best) on lemmas")
-    hammer.add_argument("file")
+    hammer.add_argument("file", help="the .v file that holds the lemmas")
     hammer.add_argument("lemmas", nargs="*", help="lemma names (default: all)")
     _add_load_paths(hammer)
-    hammer.add_argument("--tactic", default="best", choices=["best", "sauto", "hauto"])
-    hammer.add_argument("--timeout", type=float, default=10.0)
-    hammer.add_argument("--export", metavar="DIR", help="write proved lemmas as .v and coqc")
+    hammer.add_argument("--tactic", default="best", choices=["best", "sauto", "hauto"],
+                        help="the CoqHammer reconstruction tactic to try")
+    hammer.add_argument("--hammer-timeout", type=float, default=10.0,
+                        help="seconds per lemma (Coq's Timeout, then the session's ladder)")
+    hammer.add_argument("--out", metavar="DIR", help="write proved lemmas as .v and coqc")
+    renamed(hammer, "--timeout", "--hammer-timeout", "hammer_timeout", type=float)
+    renamed(hammer, "--export", "--out", "out")
     hammer.set_defaults(func=cmd_hammer)
 
 
@@ -136,7 +146,7 @@ def cmd_hammer(args: argparse.Namespace) -> int:
 
     coq_args = _load_path_args(args)
     # A missing file or a coqidetop that will not start: InitError, reported by main (exit 2).
-    prover = HammerProver(args.file, coq_args=coq_args, timeout=args.timeout,
+    prover = HammerProver(args.file, coq_args=coq_args, timeout=args.hammer_timeout,
                           tactic=args.tactic)
     proved = 0
     failed: list[str] = []
@@ -158,10 +168,10 @@ def cmd_hammer(args: argparse.Namespace) -> int:
             if isinstance(result, Proved):
                 proved += 1
                 print(f"{name}: proved: {result.proof}")
-                if args.export:
+                if args.out:
                     from provergym.coq.export import export_and_check
 
-                    out = Path(args.export) / f"Hammer_{name}.v"
+                    out = Path(args.out) / f"Hammer_{name}.v"
                     check = export_and_check(prover.env, name, result.proof, out,
                                              preamble=(HAMMER_IMPORT,))
                     verdict = "accepted" if check.ok else f"refused: {check.output[-300:]}"

@@ -8,6 +8,8 @@ import argparse
 import random
 import time
 
+from provergym.cliargs import renamed
+
 
 def register_mm(mm_subparsers: argparse._SubParsersAction) -> None:
     replay = mm_subparsers.add_parser(
@@ -17,9 +19,11 @@ def register_mm(mm_subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("labels", nargs="*", help="theorems to replay (default: a sample)")
     replay.add_argument("--limit", type=int, default=100,
                         help="how many random theorems when none are named (0: all)")
-    replay.add_argument("--seed", type=int, default=0)
-    replay.add_argument("--export", metavar="DIR", default=None,
+    replay.add_argument("--seed", type=int, default=0,
+                        help="seed of the --limit sample")
+    replay.add_argument("--out", metavar="DIR", default=None,
                         help="where to write the database copy (default: a temporary folder)")
+    renamed(replay, "--export", "--out", "out")
     replay.add_argument("--no-metamath", action="store_true",
                         help="skip the metamath-exe check")
     replay.set_defaults(func=replay_command)
@@ -78,7 +82,7 @@ def replay_command(args: argparse.Namespace) -> int:
     if not proofs:
         raise CheckFailed(f"no theorem was replayed ({len(labels)} tried)")
     try:
-        main, check = export_and_check(db, proofs, args.export) if not args.no_metamath \
+        main, check = export_and_check(db, proofs, args.out) if not args.no_metamath \
             else (None, None)
     except ExportError as error:
         raise CheckFailed(f"export failed: {error}") from error

@@ -43,7 +43,7 @@ def test_replay_stdlib_sample(coq, no_leftover_coq) -> None:
 @pytest.mark.slow
 def test_cli_replay_and_errors(coq, small_v, tmp_path) -> None:
     out = tmp_path / "records.jsonl"
-    done = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--quiet",
+    done = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--no-progress",
                            str(small_v), "--json", str(out)], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
@@ -54,7 +54,7 @@ def test_cli_replay_and_errors(coq, small_v, tmp_path) -> None:
     # A file Coq refuses: a clear message with file and line, no traceback.
     broken = tmp_path / "Broken.v"
     broken.write_text("Lemma x : True.\nProof.\n  exact 3.\nQed.\n", encoding="utf-8")
-    failed = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--quiet",
+    failed = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--no-progress",
                              str(broken)], capture_output=True, text=True, timeout=300)
     assert failed.returncode == 1
     assert f"{broken}:3:3:" in failed.stdout and "Traceback" not in failed.stderr
@@ -66,7 +66,7 @@ def test_cli_replay_and_errors(coq, small_v, tmp_path) -> None:
     assert "Traceback" not in missing.stderr
     unterminated = tmp_path / "Open.v"
     unterminated.write_text("Lemma x : True.\n(* never closed\n", encoding="utf-8")
-    bad = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--quiet",
+    bad = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--no-progress",
                           str(unterminated)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith(f"provergym: error: {unterminated}: line 2"), bad.stderr
@@ -87,7 +87,7 @@ def test_a_file_coqc_refuses_at_its_end_does_not_replay(coq, tmp_path, no_leftov
     assert subprocess.run(["coqc", path.name], cwd=tmp_path, capture_output=True).returncode
     result = replay_file(path, progress=False)
     assert result.error is not None and message in result.error
-    run = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--quiet",
+    run = subprocess.run([sys.executable, "-m", "provergym.cli", "coq", "replay", "--no-progress",
                           str(path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and message in run.stdout and "Traceback" not in run.stderr
     closed = tmp_path / "Closed.v"

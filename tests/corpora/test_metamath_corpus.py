@@ -175,7 +175,7 @@ def test_committed_set_mm_manifest_is_the_seeded_split():
 def test_cli_build_and_stats(tmp_path, capsys):
     out = tmp_path / "demo0"
     assert main(["corpus", "build", "metamath", "--db", str(DATABASES / "demo0.mm"),
-                 "--out", str(out), "--quiet"]) == 0
+                 "--out", str(out), "--no-progress"]) == 0
     assert main(["corpus", "stats", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "train" in printed and "test" in printed and "records" in printed
