@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(func=lambda args, m=module: _build(m, args))
     stats = commands.add_parser("stats", help="records and keys per split of a built corpus")
     stats.add_argument("name", help="corpus name (metamath, coq, rewrite...) or a folder")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
     stats.set_defaults(func=_stats)
 
 
@@ -75,6 +76,15 @@ def _stats(args: argparse.Namespace) -> int:
     first = next(iter(corpus.values()))
     path = Path(first.cache_files[0]["filename"]).parent.parent if first.cache_files else None
     info = read_build_info(path) if path else {}
+    if args.json:
+        import json
+
+        print(json.dumps({"name": args.name, "path": str(path) if path else None,
+                          "splits": {split: len(data) for split, data in corpus.items()},
+                          "keys": info.get("keys", {}), "counts": info.get("counts", {}),
+                          "failures": len(info.get("failures", [])),
+                          "seconds": info.get("seconds")}))
+        return 0
     print(f"{args.name}" + (f" ({path})" if path else ""))
     total = 0
     for split in [s for s in SPLITS if s in corpus] + [s for s in corpus if s not in SPLITS]:

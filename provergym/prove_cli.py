@@ -36,6 +36,8 @@ def register(subparsers) -> None:
                        "--method, the model method runs)")
     prove.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
                        "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
+    prove.add_argument("--json", action="store_true",
+                       help="print the result as one JSON object (the bench's result schema)")
     _search_arguments(prove)
     prove.add_argument("--out", help="folder for the checked export (default: a temp folder)")
     prove.set_defaults(func=run_prove)
@@ -245,7 +247,12 @@ def run_prove(args: argparse.Namespace) -> int:
     return _prove_coq(args, config)
 
 
-def _print_result(result) -> None:
+def _print_result(result, as_json: bool = False) -> None:
+    if as_json:
+        import json
+
+        print(json.dumps(result.to_json(with_tree=False)))
+        return
     stats = result.stats
     print(f"{result.theorem}: {result.status} after {stats.expansions} expansions, "
           f"{stats.prover_calls} prover calls, {stats.seconds:.2f} s"
@@ -323,7 +330,7 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
         args, "metamath", train_theorems=train, labels_before=statement.index))
     result = best_first_search(env, args.theorem, policy, config)
     result = check_metamath_results(env.db, [result], args.out)[0]
-    _print_result(result)
+    _print_result(result, args.json)
     return _exit_code(result)
 
 
@@ -349,7 +356,7 @@ def _prove_coq(args: argparse.Namespace, config) -> int:
             result = best_first_search(env, args.theorem, policy, config)
         out = args.out or tempfile.mkdtemp(prefix="provergym-coq-")
         result = check_coq_result(env, result, out)
-    _print_result(result)
+    _print_result(result, args.json)
     return _exit_code(result)
 
 

@@ -381,3 +381,32 @@ def test_bench_binary_theorems_file_is_an_error_naming_the_line(tmp_path: Path, 
     assert code == 2
     assert capsys.readouterr().err == (f"provergym: error: {names}:3: not UTF-8 text "
                                        "(expected theorem names, one a line)\n")
+
+
+# -- --json: one object on stdout, for scripts ------------------------------------------------
+HOL = "/usr/share/metamath/databases/hol.mm"
+
+
+def test_prove_and_verify_json() -> None:
+    run = provergym("prove", "jca", "--db", HOL, "--json")
+    assert run.code == 0, run.err
+    result = json.loads(run.out)
+    assert result["status"] == "proved" and result["checks"]["metamath-exe"] == "ok"
+    assert result["theorem"] == "jca" and result["proof"]
+    run = provergym("mm", "verify", HOL, "--json")
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["ok"] and report["verified"] == report["checked"] > 100
+    assert report["failures"] == []
+
+
+def test_corpus_stats_json(tmp_path: Path) -> None:
+    from corpora.metamath import build_corpus
+
+    out = tmp_path / "hol"
+    build_corpus(HOL, out, jobs=1, progress=False)
+    run = provergym("corpus", "stats", str(out), "--json")
+    assert run.code == 0, run.err
+    stats = json.loads(run.out)
+    assert set(stats["splits"]) == {"train", "valid", "test"}
+    assert sum(stats["splits"].values()) == stats["counts"]["steps"]

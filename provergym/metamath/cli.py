@@ -51,6 +51,8 @@ def register_mm(mm_subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("file", help="the .mm database ($[ $] includes are followed)")
     verify.add_argument("--jobs", "-j", type=int, default=None,
                         help="worker processes (default: the usable CPU cores)")
+    verify.add_argument("--json", action="store_true",
+                        help="print one JSON object (counts, seconds, failures) instead of text")
     verify.add_argument("--allow-incomplete", action="store_true",
                         help="list proofs with ? steps as incomplete without failing "
                         "(one with ? that also errs still fails)")
@@ -77,18 +79,34 @@ def verify_command(args: argparse.Namespace) -> int:
     gc.disable()
     # With 2 jobs, checking starts while the parse goes on (see parse_and_verify). An
     # unreadable or malformed file raises MetamathError, a UserError: exit 2.
-    _, report, parse_seconds = parse_and_verify(args.file, jobs=jobs, progress=True)
+    _, report, parse_seconds = parse_and_verify(args.file, jobs=jobs, progress=not args.json)
     seconds = time.perf_counter() - start
+    errors, incomplete = len(report.errors), len(report.incomplete)
+    failed = errors or (incomplete and not args.allow_incomplete)
+    if args.json:
+        import json
+
+        print(json.dumps({
+            "file": args.file, "ok": not failed, "checked": report.checked,
+            "verified": report.checked - errors - incomplete, "errors": errors,
+            "incomplete": incomplete, "seconds": round(seconds, 3),
+            "parse_seconds": round(parse_seconds, 3), "jobs": jobs,
+            "failures": [{"label": f.label, "file": f.file, "line": f.line,
+                          "kind": "incomplete" if f.incomplete else "error",
+                          "reason": f.reason} for f in report.failures]}))
+        if failed:
+            raise CheckFailed(f"{args.file}: {errors} failed, {incomplete} incomplete")
+        _exit_now()
+        return 0
     for failure in report.failures:
         what = "incomplete" if failure.incomplete else "error"
         print(f"{failure.file}:{failure.line}: {failure.label}: {what}: {failure.reason}")
-    errors, incomplete = len(report.errors), len(report.incomplete)
     summary = f"verified {report.checked - errors - incomplete} proofs, {errors} errors"
     if incomplete:
         summary += f", {incomplete} incomplete"
     print(f"{summary} in {seconds:.1f} s (parse {parse_seconds:.1f} s, "
           f"verify {report.seconds:.1f} s after it, {jobs} jobs)")
-    if errors or (incomplete and not args.allow_incomplete):
+    if failed:
         failed = f"{errors} failed" + (f", {incomplete} incomplete" if incomplete else "")
         raise CheckFailed(f"{args.file}: {failed} (listed above)")
     _exit_now()
