@@ -1,7 +1,9 @@
 """The HTML report of a benchmark run: one self-contained file (the plot is embedded).
 
-It shows the pass rate against the budget (matplotlib), the methods side by side, every
-proof found with its checkers' verdicts, and the search tree of one theorem.
+It shows the run's configuration and versions, the pass rate against the budget with 95%
+confidence bands (matplotlib), the methods side by side with each theorem's statement,
+every proof found grouped by theorem with its checkers' verdicts, and the search tree of
+one theorem.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from provergym.bench.runner import RESULTS, SUMMARY, read_results
-from provergym.bench.summary import summarise
+from provergym.bench.runner import ENVIRONMENT, RESULTS, SUMMARY, read_results
+from provergym.bench.summary import summarise, wilson_interval
 
 MAX_TREE_NODES = 400
 
@@ -34,15 +36,20 @@ def _plot(summary: dict[str, Any]) -> str:
         curve = row["pass_rate_by_budget"]
         budgets = [int(b) for b in curve]
         rates = [100 * curve[b] for b in curve]
-        if method == "improve" or method in ("sauto", "best", "hauto"):
-            # one attempt, no expansion budget: a flat line
-            axes.plot(budgets, [rates[-1]] * len(budgets), linestyle="--", label=method)
-        else:
-            axes.plot(budgets, rates, marker="o", label=method)
+        flat = method == "improve" or method in ("sauto", "best", "hauto")
+        if flat:  # one attempt, no expansion budget: a flat line
+            rates = [rates[-1]] * len(budgets)
+        trials = row["attempted"]
+        bands = [wilson_interval(round(rate / 100 * trials), trials) for rate in rates]
+        line, = axes.plot(budgets, rates, linestyle="--" if flat else "-",
+                          marker=None if flat else "o", label=method)
+        axes.fill_between(budgets, [100 * low for low, _ in bands],
+                          [100 * high for _, high in bands], color=line.get_color(),
+                          alpha=0.12, linewidth=0)
     axes.set_xscale("log", base=2)
     axes.set_xlabel("budget (expansions per theorem)")
     axes.set_ylabel("pass rate (%)")
-    axes.set_title(f"{summary['theorems']} held-out theorems")
+    axes.set_title(f"{summary['theorems']} held-out theorems (bands: 95% Wilson CI)")
     axes.grid(alpha=0.3)
     axes.legend()
     buffer = io.BytesIO()
@@ -81,41 +88,152 @@ def _paired(summary: dict[str, Any]) -> str:
     return ("<h3>Paired, on the same theorems</h3><table>" + "\n".join(rows) + "</table>")
 
 
-def _side_by_side(lines: Sequence[dict[str, Any]]) -> str:
-    """Which method proved which theorem."""
+MARKS = {"proved": "✔", "check_failed": "✘ rejected"}
+LEGEND = ("<p class='legend'>✔ proved, and every checker accepted the proof; "
+          "<span class='check_failed'>✘ rejected</span>: the method returned a proof that a "
+          "checker (our kernel, metamath-exe or coqc with the Print Assumptions audit) "
+          "refused, so it does not count (metamath-exe's <code>improve</code> sometimes breaks "
+          "a <code>$d</code> condition); · not proved (not found within the budget, timed "
+          "out, or an error: hover for the status).</p>")
+
+
+def statements(lines: Sequence[dict[str, Any]], config: dict[str, Any]) -> dict[str, str]:
+    """Each theorem's statement: the root of any search tree recorded for it, else read
+    from the run's database (Metamath) or .v file (Coq) when they are still there."""
+    found: dict[str, str] = {}
+    for line in lines:
+        tree = line["result"].get("tree") or []
+        if tree and line["theorem"] not in found:
+            found[line["theorem"]] = tree[0]["text"]
+    missing = {line["theorem"] for line in lines} - set(found)
+    if missing and config.get("backend") == "metamath" and config.get("db"):
+        found.update(_metamath_statements(config["db"], missing))
+    elif missing and config.get("backend") == "coq":
+        found.update(_coq_statements(missing))
+    return found
+
+
+def _metamath_statements(db_path: str, labels: set[str]) -> dict[str, str]:
+    try:
+        from provergym.metamath.database import parse_database
+
+        statements = parse_database(db_path).statements
+    except Exception:  # noqa: BLE001 - a report without statements beats no report
+        return {}
+    return {label: statements[label].expression() for label in labels if label in statements}
+
+
+def _coq_statements(names: set[str]) -> dict[str, str]:
+    from provergym.coq.env import statement_name
+    from provergym.coq.sentences import SentenceError, split_sentences
+
+    found: dict[str, str] = {}
+    by_file: dict[str, set[str]] = {}
+    for name in names:
+        path, _, lemma = name.rpartition(":")
+        by_file.setdefault(path, set()).add(lemma)
+    for path, lemmas in by_file.items():
+        try:
+            sentences = split_sentences(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SentenceError):
+            continue
+        for sentence in sentences:
+            lemma = statement_name(sentence.text)
+            if lemma in lemmas:
+                found[f"{path}:{lemma}"] = sentence.text
+    return found
+
+
+def _side_by_side(lines: Sequence[dict[str, Any]], statement: dict[str, str]) -> str:
+    """Which method proved which theorem, with each theorem's statement."""
     methods = list(dict.fromkeys(line["method"] for line in lines))
     status = {(line["method"], line["theorem"]): line["result"]["status"] for line in lines}
     theorems = sorted({line["theorem"] for line in lines})
-    head = "<tr><th>theorem</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in methods)
+    head = "<tr><th>theorem</th><th>statement</th>" + "".join(
+        f"<th>{html.escape(m)}</th>" for m in methods)
     rows = [head + "</tr>"]
     for theorem in theorems:
         cells = []
         for method in methods:
             value = status.get((method, theorem), "")
-            mark = "✔" if value == "proved" else ("✘ bug" if value == "check_failed" else "·")
+            mark = MARKS.get(value, "·")
             cells.append(f"<td class='{html.escape(value)}' title='{html.escape(value)}'>{mark}</td>")
-        rows.append(f"<tr><td>{html.escape(theorem)}</td>{''.join(cells)}</tr>")
-    return "<table class='grid'>" + "\n".join(rows) + "</table>"
+        text = statement.get(theorem, "")
+        short = text if len(text) <= 140 else text[:137] + "..."
+        rows.append(f"<tr><td>{html.escape(theorem)}</td><td class='statement' "
+                    f"title='{html.escape(text)}'><code>{html.escape(short)}</code></td>"
+                    f"{''.join(cells)}</tr>")
+    return LEGEND + "<table class='grid'>" + "\n".join(rows) + "</table>"
 
 
-def _proofs(lines: Sequence[dict[str, Any]]) -> str:
-    parts = []
+def _proofs(lines: Sequence[dict[str, Any]], statement: dict[str, str]) -> str:
+    """Every proof found (or rejected), grouped by theorem: one block per theorem, holding
+    each method's proof and the checkers' verdicts."""
+    by_theorem: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
-        result = line["result"]
-        if result["status"] not in ("proved", "check_failed"):
-            continue
-        checks = ", ".join(f"{k}: {v}" for k, v in result.get("checks", {}).items())
-        actions = "\n".join(result.get("actions") or [])
-        parts.append(
-            f"<details><summary><b>{html.escape(line['theorem'])}</b> by "
-            f"{html.escape(line['method'])}: {html.escape(result['status'])} "
-            f"({result['stats']['expansions']} expansions, {result['stats']['seconds']:.2f} s;"
-            f" {html.escape(checks)})</summary>"
-            + (f"<p>actions (pre-order):</p><pre>{html.escape(actions)}</pre>" if actions else "")
-            + f"<p>proof:</p><pre>{html.escape(result.get('proof') or '')}</pre>"
-            + (f"<p>{html.escape(result.get('message', ''))}</p>" if result.get("message") else "")
-            + "</details>")
+        if line["result"]["status"] in ("proved", "check_failed"):
+            by_theorem.setdefault(line["theorem"], []).append(line)
+    parts = []
+    for theorem in sorted(by_theorem):
+        entries = []
+        for line in by_theorem[theorem]:
+            result = line["result"]
+            checks = ", ".join(f"{k}: {v}" for k, v in result.get("checks", {}).items())
+            actions = "\n".join(result.get("actions") or [])
+            verdict = "proved" if result["status"] == "proved" else "rejected by a checker"
+            entries.append(
+                f"<h4>{html.escape(line['method'])}: {verdict} "
+                f"({result['stats']['expansions']} expansions, "
+                f"{result['stats']['seconds']:.2f} s; {html.escape(checks)})</h4>"
+                + (f"<p>actions (pre-order):</p><pre>{html.escape(actions)}</pre>"
+                   if actions else "")
+                + f"<p>proof:</p><pre>{html.escape(result.get('proof') or '')}</pre>"
+                + (f"<p>{html.escape(result.get('message', ''))}</p>"
+                   if result.get("message") else ""))
+        methods = ", ".join(html.escape(line["method"]) for line in by_theorem[theorem])
+        parts.append(f"<details><summary><b>{html.escape(theorem)}</b> ({methods})"
+                     f"</summary><pre>{html.escape(statement.get(theorem, ''))}</pre>"
+                     + "".join(entries) + "</details>")
     return "\n".join(parts) or "<p>No proof was found.</p>"
+
+
+def _configuration(config: dict[str, Any], environment: dict[str, Any]) -> str:
+    """The run's settings and the versions it ran with, as a small table."""
+    search = config.get("search") or {}
+    database = config.get("db") or ""
+    digest = ""
+    if database and database == (environment.get("set.mm") or {}).get("path"):
+        digest = environment["set.mm"].get("sha256", "")
+    items = [
+        ("backend", config.get("backend")),
+        ("methods", ", ".join(config.get("methods") or [])),
+        ("model", config.get("model") or "none"),
+        ("database", f"{database} (sha256 {digest})" if digest else database),
+        ("budget", f"{search.get('expansions')} expansions × {search.get('candidates')} "
+                   f"candidates, {search.get('time_limit')} s per theorem"),
+        ("priority weights", f"log-prob {search.get('logprob_weight')}, value "
+                             f"{search.get('value_weight')}"),
+        ("policy weights", f"retrieval {config.get('retrieval_weight')}, frequency "
+                           f"{config.get('frequency_weight')}" if config.get("model") else ""),
+        ("seed", search.get("seed", config.get("seed"))),
+        ("jobs", f"{config.get('jobs')} ({(config.get('executor') or {}).get('kind', 'local')})"
+         if isinstance(config.get("executor"), dict) else config.get("jobs")),
+    ]
+    if not environment:
+        items.append(("versions", f"not recorded (runs before {ENVIRONMENT} existed)"))
+    else:
+        items += [
+        ("provergym", f"{environment.get('provergym', '?')} (commit "
+                      f"{environment.get('commit', '?')})"),
+        ("Coq", environment.get("coq", "?")),
+        ("metamath-exe", environment.get("metamath-exe", "?")),
+        ("CoqHammer", (environment.get("debian") or {}).get("libcoq-hammer", "?")),
+        ("torch / transformers", f"{(environment.get('libraries') or {}).get('torch', '?')} / "
+                                 f"{(environment.get('libraries') or {}).get('transformers', '?')}"),
+        ]
+    rows = "".join(f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
+                   for name, value in items if value not in (None, ""))
+    return f"<table class='config'>{rows}</table>"
 
 
 def _pick_tree(lines: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
@@ -162,9 +280,20 @@ body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; }
 table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: 3px 8px; }
 td.proved { background: #d8f5d8; } td.check_failed { background: #f5c6c6; }
 pre { background: #f6f6f6; padding: 6px; white-space: pre-wrap; }
+ul.tree code { white-space: pre-wrap; } td.statement { max-width: 420px; font-size: 90%; }
+table.config th { text-align: left; background: #f6f6f6; } p.legend { font-size: 90%; }
+span.check_failed { background: #f5c6c6; }
 ul.tree li.node.proved > span { color: #176317; font-weight: bold; }
 li.edge.rejected { color: #888; } li.edge.proved { color: #176317; }
 """
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def write_report(out_dir: str | Path, title: str = "provergym benchmark") -> Path:
@@ -176,20 +305,24 @@ def write_report(out_dir: str | Path, title: str = "provergym benchmark") -> Pat
     else:
         summary = summarise(lines)
     plot = _plot(summary) if summary["methods"] else ""
+    config = _read_json(out_dir / "config.json")
+    environment = _read_json(out_dir / ENVIRONMENT)
+    statement = statements(lines, config)
     picked = _pick_tree(lines)
     tree = ("<p>No proved attempt with a small enough search tree.</p>" if picked is None else
             f"<p>{html.escape(picked['theorem'])} by {html.escape(picked['method'])}: "
             f"{len(picked['result']['tree'])} nodes.</p>" + tree_html(picked["result"]))
     body = [
         f"<h1>{html.escape(title)}</h1>",
+        "<h2>Configuration</h2>", _configuration(config, environment),
         f"<p>{summary['theorems']} theorems; budget {summary['budget']} expansions"
         f" × {summary.get('candidates')} candidates. Source: <code>{RESULTS}</code>.</p>",
         "<h2>Pass rate against budget</h2>",
         f"<img alt='pass rate against budget' src='data:image/png;base64,{plot}'>" if plot
         else "<p>(matplotlib is not installed: no plot)</p>",
         "<h2>Methods</h2>", _table(summary), _paired(summary),
-        "<h2>Theorem by theorem</h2>", _side_by_side(lines),
-        "<h2>Proofs found</h2>", _proofs(lines),
+        "<h2>Theorem by theorem</h2>", _side_by_side(lines, statement),
+        "<h2>Proofs found, by theorem</h2>", _proofs(lines, statement),
         "<h2>A search tree</h2>", tree,
     ]
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"

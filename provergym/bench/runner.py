@@ -376,6 +376,21 @@ def _improve_work(task: tuple[BenchConfig, list[str]]) -> list[dict[str, Any]]:
 
 
 # -- the run --------------------------------------------------------------------------------------
+ENVIRONMENT = "environment.json"
+
+
+def _record_environment(out_dir: Path) -> None:
+    """The versions this run (or its latest resumption) ran with, for the report's header:
+    provergym and its commit, Coq, metamath-exe, the libraries, set.mm's hash. Not part of
+    the settings a resumed run must match."""
+    from provergym.env_report import collect
+
+    try:
+        (out_dir / ENVIRONMENT).write_text(json.dumps(collect(), indent=1))
+    except OSError as error:  # a report without versions beats no run
+        progress.write(f"warning: {out_dir / ENVIRONMENT}: {error}")
+
+
 def run_bench(config: BenchConfig) -> dict[str, Any]:
     """Run every method on every theorem (resuming), check the proofs, write the summary."""
     out_dir = Path(config.out_dir)
@@ -397,6 +412,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     if done:
         _check_same_settings(out_dir, recorded)
     (out_dir / "config.json").write_text(json.dumps(recorded, indent=1, default=str))
+    _record_environment(out_dir)
     _end_last_line(out_dir / RESULTS)
     with open(out_dir / RESULTS, "a") as sink:
         for method in config.methods:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import replace
 
@@ -129,6 +130,14 @@ def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
     assert "<table" in report and "data:image/png;base64," in report
     assert "dedi" in report and "A search tree" in report
     assert "frequency vs improve" in report and "exact McNemar p" in report
+    # the configuration and versions, statements, the legend, proofs grouped by theorem
+    coq_version = json.loads((tmp_path / "run" / "environment.json").read_text())["coq"]
+    assert "<h2>Configuration</h2>" in report and coq_version in report
+    assert "16 expansions" in report and "frequency, improve" in report
+    statement = env.db.statements["dedi"].expression()
+    assert html.escape(statement) in report
+    assert "✘ rejected" in report and "✘ bug" not in report  # the legend names it
+    assert report.count("<summary><b>dedi</b>") == 1  # one block per theorem
 
     message = export_results(path, tmp_path / "export")
     assert "passed with no error" in message
