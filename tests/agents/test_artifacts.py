@@ -87,3 +87,30 @@ def test_the_retriever_round_trips_without_pickle(tmp_path):
     (tmp_path / "retriever.json").write_text('{"format": 99}', encoding="utf-8")
     with pytest.raises(ValueError, match="retriever.json"):
         LabelRetriever.load(tmp_path)
+
+
+@pytest.mark.slow
+def test_training_logs_to_tensorboard_beside_log_jsonl(corpora, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from agents.train import ConfigError, read_log
+
+    out = tmp_path / "tracked"
+    overrides = {"data_dir": str(corpora["metamath"]), "out_dir": str(out), "steps": 20,
+                 "eval_every": 10, "save_every": 20, "log_every": 5, "progress": False,
+                 "cpu_threads": 1}
+    train(resolve_config("metamath", "tiny", overrides))  # trackers "auto"
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    losses = events.Scalars("train/loss")
+    logged = read_log(out, "train")
+    assert [e.step for e in losses] == [r["step"] for r in logged]
+    assert [round(e.value, 4) for e in losses] == [round(r["loss"], 4) for r in logged]
+    assert [e.step for e in events.Scalars("eval/valid_loss")] == [10, 20]
+    plain = tmp_path / "plain"
+    train(resolve_config("metamath", "tiny", {**overrides, "out_dir": str(plain),
+                                              "trackers": "none"}))
+    assert not (plain / "tensorboard").exists() and read_log(plain, "train")
+    with pytest.raises(ConfigError, match="unknown tracker"):
+        train(resolve_config("metamath", "tiny", {**overrides, "out_dir": str(tmp_path / "x"),
+                                                  "trackers": "nosuch"}))
