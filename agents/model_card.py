@@ -59,6 +59,21 @@ def manifest_hash(data_dir: str | Path) -> str | None:
     return digest.hexdigest()[:16]
 
 
+def _read_log(path: Path) -> list[dict[str, Any]]:
+    """The run's log records (agents.train writes them; read here without importing it)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut off by a kill
+    return records
+
+
 def _last(log: list[dict[str, Any]], event: str) -> dict[str, Any]:
     found = [record for record in log if record.get("event") == event]
     return found[-1] if found else {}
@@ -145,8 +160,6 @@ before it counts.
 def publish(run_dir: str | Path, model_dir: str | Path, parameters: int | None = None) -> None:
     """Copy the finished model from ``model_dir`` (a checkpoint's ``hf/``) to ``run_dir``
     and write its model card. Each file is replaced atomically."""
-    from agents.train import read_log
-
     run_dir, model_dir = Path(run_dir), Path(model_dir)
     for source in sorted(model_dir.iterdir()):
         if source.is_file():
@@ -158,7 +171,7 @@ def publish(run_dir: str | Path, model_dir: str | Path, parameters: int | None =
         config = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         config = {}
-    log = read_log(run_dir, "train") + read_log(run_dir, "eval")
+    log = _read_log(run_dir / "log.jsonl")
     text = card_text(run_dir, meta, config, log, parameters)
     temporary = run_dir / ".README.md.tmp"
     temporary.write_text(text, encoding="utf-8")

@@ -150,12 +150,22 @@ def _metamath_state_text(state: ProofState) -> str:
     return metamath_goal_text(goal.conclusion, [h.type for h in goal.hypotheses])
 
 
+def class_name(value: Any) -> str:
+    """A tactic class from a corpus record: the name itself (corpora built before the column
+    became a ClassLabel), or the ClassLabel's int."""
+    if isinstance(value, str):
+        return value
+    from corpora.tactic_classes import ALL_CLASSES
+
+    return ALL_CLASSES[int(value)]
+
+
 def _coq_example(record: Mapping[str, Any]) -> Example:
     return Example(
         goal=normalize(record["goals"]),
         action=normalize(record["tactic"]),
         value_label=POSITION_LABELS[int(record["position_bucket"])],
-        tactic_class=str(record["tactic_class"]),
+        tactic_class=class_name(record["tactic_class"]),
     )
 
 

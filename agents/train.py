@@ -69,6 +69,7 @@ from agents.tasks import (
     PROOFSTEP,
     VALUE,
     TaskSpec,
+    class_name,
     class_token,
     count_unproved,
     get_task,
@@ -807,7 +808,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
             save_tokenizer(load_tokenizer(init_dir), tokenizer_dir)
         elif main and not (tokenizer_dir / "tokenizer.json").is_file():
             out_dir.mkdir(parents=True, exist_ok=True)
-            classes = (sorted({str(c) for c in train_split["tactic_class"]})
+            classes = (sorted({class_name(c) for c in train_split["tactic_class"]})
                        if task.has_class else [])
             tokenizer = train_tokenizer(
                 task, tokenizer_texts(task, train_split),

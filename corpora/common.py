@@ -293,13 +293,22 @@ def _store(directory: Path, features: Any, shard_id: str, output: ShardOutput,
                        dict(output.counts), time.perf_counter() - start, False)
 
 
+def _has_class_labels(features: Any) -> bool:
+    from datasets import ClassLabel
+
+    return any(isinstance(feature, ClassLabel) for feature in features.values())
+
+
 def _write_shard(directory: Path, shard_id: str, output: ShardOutput, features: Any,
                  seconds: float) -> None:
     import pyarrow as pa
 
     records_path, meta_path = shard_paths(directory, shard_id)
     schema = features.arrow_schema
-    table = pa.Table.from_pylist(output.records, schema=schema)
+    records = output.records
+    if _has_class_labels(features):  # class names (or ints) -> the ClassLabel's ints
+        records = [features.encode_example(record) for record in records]
+    table = pa.Table.from_pylist(records, schema=schema)
     tmp = records_path.with_name(records_path.name + f".tmp{os.getpid()}")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         writer.write_table(table)

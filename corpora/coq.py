@@ -242,15 +242,24 @@ def _error_line(error: str) -> int | None:
 
 
 # -- the corpus -------------------------------------------------------------------------------
+POSITION_BUCKETS = ("0-4", "5-19", "20+")  # tactics left after this one (GamePad)
+
+
 def features():
-    from datasets import Features, Value
+    """The corpus's schema. ``tactic_class`` and ``position_bucket`` are ``ClassLabel``s
+    (stored as ints, named by the feature: ``features["tactic_class"].int2str(3)``);
+    records are written with names or ints alike (``ClassLabel.encode_example``)."""
+    from datasets import ClassLabel, Features, Value
+
+    from corpora.tactic_classes import ALL_CLASSES
 
     return Features({
         "file": Value("string"), "lemma": Value("string"), "lemma_id": Value("string"),
         "line": Value("int32"), "sentence": Value("int32"), "goals": Value("string"),
         "goals_sexp": Value("string"), "goals_after": Value("string"),
-        "tactic": Value("string"), "tactic_class": Value("string"),
-        "steps_left": Value("int32"), "position_bucket": Value("int8"),
+        "tactic": Value("string"), "tactic_class": ClassLabel(names=list(ALL_CLASSES)),
+        "steps_left": Value("int32"),
+        "position_bucket": ClassLabel(names=list(POSITION_BUCKETS)),
     })
 
 

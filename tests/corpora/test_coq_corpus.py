@@ -53,8 +53,14 @@ def test_small_build_records(small_corpus):
     assert not (lemmas["train"] & lemmas["test"] or lemmas["train"] & lemmas["valid"]
                 or lemmas["valid"] & lemmas["test"])
     assert {r["file"] for r in rows} == {cc.display_name(f) for f in cc.SMALL_FILES}
+    # the two GamePad targets are ClassLabels: ints named by the features
+    from datasets import ClassLabel
+
+    classes = corpus["train"].features["tactic_class"]
+    assert isinstance(classes, ClassLabel) and tuple(classes.names) == ALL_CLASSES
+    assert isinstance(corpus["train"].features["position_bucket"], ClassLabel)
     for row in rows:
-        assert row["tactic_class"] in ALL_CLASSES
+        assert classes.int2str(row["tactic_class"]) in ALL_CLASSES
         assert row["position_bucket"] == cc.position_bucket(row["steps_left"])
         assert row["tactic"] not in ("-", "+", "*", "{", "}")
         assert row["goals"] and row["goals_sexp"].startswith("(Goals (Goal ")
