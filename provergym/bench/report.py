@@ -60,19 +60,37 @@ def _plot(summary: dict[str, Any]) -> str:
 
 
 def _table(summary: dict[str, Any]) -> str:
+    clean = summary.get("clean")
     rows = ["<tr><th>method</th><th>proved</th><th>pass rate</th><th>95% CI (Wilson)</th>"
-            "<th>mean s/theorem</th><th>median s</th><th>expansions/s</th>"
+            + ("<th>clean subset</th><th>clean 95% CI</th>" if clean else "")
+            + "<th>mean s/theorem</th><th>median s</th><th>expansions/s</th>"
             "<th>check failures</th><th>statuses</th></tr>"]
     for method, row in summary["methods"].items():
         low, high = row["ci95"]
         statuses = ", ".join(f"{k}: {v}" for k, v in row["status_counts"].items())
+        part = row.get("clean")
+        clean_cells = ""
+        if clean and part:
+            c_low, c_high = part["ci95"]
+            clean_cells = (f"<td>{part['proved']}/{part['attempted']} "
+                           f"({100 * part['pass_rate']:.1f}%)</td>"
+                           f"<td>[{100 * c_low:.1f}%, {100 * c_high:.1f}%]</td>")
+        elif clean:
+            clean_cells = "<td></td><td></td>"
         rows.append(
             f"<tr><td>{html.escape(method)}</td><td>{row['proved']}/{row['attempted']}</td>"
             f"<td>{100 * row['pass_rate']:.1f}%</td><td>[{100 * low:.1f}%, {100 * high:.1f}%]</td>"
+            f"{clean_cells}"
             f"<td>{row['mean_seconds']:.2f}</td><td>{row['median_seconds']:.2f}</td>"
             f"<td>{row['expansions_per_second']:.0f}</td><td>{row['check_failed']}</td>"
             f"<td>{html.escape(statuses)}</td></tr>")
-    return "<table>" + "\n".join(rows) + "</table>"
+    note = ""
+    if clean:
+        note = (f"<p>Clean subset: {clean['theorems']} of {summary['theorems']} theorems "
+                f"({clean.get('restatements', 0)} restate an earlier assertion, "
+                f"{clean.get('discouraged', 0)} are discouraged). Detection: "
+                f"{html.escape(clean.get('detection', ''))}.</p>")
+    return "<table>" + "\n".join(rows) + "</table>" + note
 
 
 def _paired(summary: dict[str, Any]) -> str:

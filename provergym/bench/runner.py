@@ -432,9 +432,24 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     if config.backend == "metamath":
         _check_metamath(config, out_dir)
     release_models()  # the model's memory is not kept once its run is over
-    summary = summarise(read_results(out_dir), config)
+    summary = summarise(read_results(out_dir), config, clean_subset(config))
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def clean_subset(config: BenchConfig) -> dict[str, Any] | None:
+    """The clean subset of a Metamath run's theorems (no restatement of an earlier
+    assertion, nothing discouraged: :mod:`provergym.metamath.integrity`), with its counts
+    and how each kind is detected; None for Coq (no such detection yet)."""
+    if config.backend != "metamath":
+        return None
+    from provergym.metamath.integrity import DETECTION, integrity
+
+    facts = integrity(metamath_env(config.db).db)
+    return {**facts.counts(config.theorems), "theorems": facts.clean(config.theorems),
+            "detection": DETECTION,
+            "excluded": {label: facts.reasons(label) for label in config.theorems
+                         if facts.reasons(label)}}
 
 
 # Settings that change what a method proves: results made with others are not resumed.

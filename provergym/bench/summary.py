@@ -62,10 +62,15 @@ def budget_points(budget: int) -> list[int]:
     return [*points, budget]
 
 
-def summarise(lines: Sequence[dict[str, Any]], config: Any = None) -> dict[str, Any]:
+def summarise(lines: Sequence[dict[str, Any]], config: Any = None,
+              clean: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per method: attempted, proved, pass rate and CI, check failures, times, and the pass
     rate at each budget (a best-first search spending b expansions behaves exactly like the
-    first b expansions of a longer one, so one run gives the whole curve)."""
+    first b expansions of a longer one, so one run gives the whole curve).
+
+    ``clean``: ``{"theorems": [...], ...}``, the clean subset of the run's theorems (see
+    :mod:`provergym.metamath.integrity`) with how it was detected; each method then also
+    gets its pass rate and CI on that subset, and the paired tests are repeated on it."""
     theorems = sorted({line["theorem"] for line in lines})
     # Without a config, the largest number of expansions any attempt spent.
     budget = getattr(getattr(config, "search", None), "expansions", None) or max(
@@ -103,15 +108,29 @@ def summarise(lines: Sequence[dict[str, Any]], config: Any = None) -> dict[str, 
                                 if line["method"] == method and line.get("peak_rss_mb")),
                                default=None),
         }
-    return {"theorems": len(theorems), "budget": budget,
-            "candidates": getattr(getattr(config, "search", None), "candidates", None),
-            "methods": methods, "paired": paired(lines)}
+    summary = {"theorems": len(theorems), "budget": budget,
+               "candidates": getattr(getattr(config, "search", None), "candidates", None),
+               "methods": methods, "paired": paired(lines)}
+    if clean is not None:
+        kept = set(clean["theorems"])
+        subset = [line for line in lines if line["theorem"] in kept]
+        for method, row in methods.items():
+            rows = [line["result"] for line in subset if line["method"] == method]
+            hits = sum(1 for r in rows if r["status"] == PROVED)
+            low, high = wilson_interval(hits, len(rows))
+            row["clean"] = {"attempted": len(rows), "proved": hits,
+                            "pass_rate": hits / len(rows) if rows else 0.0,
+                            "ci95": [low, high]}
+        summary["clean"] = {**{k: v for k, v in clean.items() if k != "theorems"},
+                            "theorems": len({line["theorem"] for line in subset}),
+                            "paired": paired(subset)}
+    return summary
 
 
 def format_summary(summary: dict[str, Any]) -> str:
     """A plain-text table, one method per line."""
     header = (f"{'method':<14}{'proved':>10}{'pass rate':>11}{'95% CI':>17}"
-              f"{'s/thm':>8}{'exp/s':>8}{'bad':>5}")
+              f"{'s/thm':>8}{'exp/s':>8}{'bad':>5}{'errors':>8}")
     lines = [f"{summary['theorems']} theorems, budget {summary['budget']} expansions"
              f" x {summary.get('candidates')} candidates", header, "-" * len(header)]
     for method, row in summary["methods"].items():
@@ -120,9 +139,24 @@ def format_summary(summary: dict[str, Any]) -> str:
                      f"{100 * row['pass_rate']:>10.1f}%"
                      f"{f'[{100 * low:.1f}, {100 * high:.1f}]':>17}"
                      f"{row['mean_seconds']:>8.2f}{row['expansions_per_second']:>8.0f}"
-                     f"{row['check_failed']:>5}")
+                     f"{row['check_failed']:>5}{row.get('errors', 0):>8}")
     for pair in summary.get("paired", ()):
         lines.append(f"{pair['a']} vs {pair['b']} on {pair['theorems']}: "
                      f"{pair['only_a']} only {pair['a']}, {pair['only_b']} only {pair['b']}, "
                      f"exact McNemar p = {pair['p_value']:.3g}")
+    clean = summary.get("clean")
+    if clean:
+        lines.append(f"clean subset: {clean['theorems']} of {summary['theorems']} theorems "
+                     f"({clean.get('restatements', 0)} restate an earlier assertion, "
+                     f"{clean.get('discouraged', 0)} are discouraged)")
+        for method, row in summary["methods"].items():
+            part = row.get("clean")
+            if part:
+                low, high = part["ci95"]
+                lines.append(f"  {method:<12}{part['proved']:>5}/{part['attempted']:<4}"
+                             f"{100 * part['pass_rate']:>10.1f}%"
+                             f"{f'[{100 * low:.1f}, {100 * high:.1f}]':>17}")
+        for pair in clean.get("paired", ()):
+            lines.append(f"  {pair['a']} vs {pair['b']}: {pair['only_a']} / {pair['only_b']}, "
+                         f"p = {pair['p_value']:.3g}")
     return "\n".join(lines)

@@ -97,6 +97,11 @@ def test_bench_runner_resumes_checks_reports_and_exports(tmp_path):
     lines = read_results(tmp_path / "run")
     assert len(lines) == 2 * len(HELD_OUT)
     assert summary["methods"]["frequency"]["proved"] == len(HELD_OUT)
+    # the clean subset (hol.mm marks nothing discouraged; restatements are looked up)
+    clean = summary["clean"]
+    assert clean["theorems"] + len(clean["excluded"]) == len(HELD_OUT)
+    assert summary["methods"]["frequency"]["clean"]["attempted"] == clean["theorems"]
+    assert "restatement" in clean["detection"]
     for line in lines:
         result = line["result"]
         if result["status"] == PROVED:  # every success was checked by both checkers
