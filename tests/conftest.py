@@ -30,3 +30,26 @@ def no_leftover_coq():
     yield
     left = ours() - before
     assert not left, f"processes left behind: {left}"
+
+
+# -- hypothesis profiles for the property tests (tests/**/test_fuzz_*.py) -------------------
+# "ci" (the default) is small and derandomized, so `make test` is reproducible and the whole
+# fuzz set adds well under a minute; "fuzz" (`make fuzz`) runs many fresh examples. Neither
+# keeps an example database: a failure prints the falsifying example, to be kept as an
+# @example or a regular test. The tests bound their own time per call, so there is no
+# deadline (a loaded CI machine would make it flaky).
+def _register_hypothesis_profiles() -> None:
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "ci", max_examples=100, derandomize=True, deadline=None, database=None,
+        print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile(
+        "fuzz", max_examples=5000, deadline=None, database=None, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_register_hypothesis_profiles()

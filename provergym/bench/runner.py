@@ -193,6 +193,9 @@ def read_results_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         except UnicodeDecodeError:
             raise BenchError(f"{path}:{number}: not UTF-8 text (is it a results.jsonl "
                              "written by provergym bench?)") from None
+        except RecursionError:
+            raise BenchError(f"{path}:{number}: not a result line: JSON nested too deep; "
+                             "fix or delete that line") from None
         except json.JSONDecodeError as error:
             if unfinished and text.startswith("{"):
                 _warn(f"{path}:{number}: skipped the last line, cut off before its end "
@@ -200,6 +203,9 @@ def read_results_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 continue
             raise BenchError(f"{path}:{number}: not a JSON line ({error.msg} at column "
                              f"{error.colno}); fix or delete that line") from None
+        except ValueError as error:  # e.g. an integer of more than 4,300 digits
+            raise BenchError(f"{path}:{number}: not a result line ({error}); fix or "
+                             "delete that line") from None
         problem = _not_a_result(line)
         if problem:
             raise BenchError(f"{path}:{number}: not a result line: {problem}; fix or "
@@ -222,6 +228,11 @@ def _not_a_result(line: Any) -> str:
         return "its result has no 'status' string"
     if result.get("proof") is not None and not isinstance(result["proof"], str):
         return "its proof is not a string"
+    stats = result.get("stats")
+    if not isinstance(stats, dict) or not all(
+            isinstance(stats.get(key), (int, float)) and not isinstance(stats.get(key), bool)
+            for key in ("expansions", "seconds")):
+        return "its result has no 'stats' with numeric 'expansions' and 'seconds'"
     return ""
 
 
@@ -234,7 +245,7 @@ def _end_last_line(path: Path) -> None:
         end = data.rfind(b"\n") + 1
         try:
             json.loads(data[end:])
-        except ValueError:
+        except (ValueError, RecursionError):
             with open(path, "r+b") as handle:
                 handle.truncate(end)
         else:

@@ -32,8 +32,13 @@ Variables Variant Abbreviation End Next Final Sort Attributes Debug Numeral Grab
 Inspect Comments Chapter Validate Enable Disable Equations Reset Restore Write Backtrack
 """.split())
 
-# Words that give up on goals, wherever they appear (also inside ``ltac:( ... )``).
-GIVE_UP = re.compile(r"(?<![\w'.])(admit|give_up|Admitted|Abort|Admit)(?![\w'])")
+# Words that give up on goals, wherever they appear (also inside ``ltac:( ... )``), found
+# as Coq's lexer finds identifiers: a numeral is digits and ``_`` (``1_000``), an
+# identifier starts with a letter or ``_``; so ``1admit`` and ``1_admit`` are a numeral,
+# then ``admit`` (``do 1admit.`` gives the goal up), while ``x1admit`` and ``_admit`` are
+# other identifiers.
+GIVE_UP_WORDS = frozenset({"admit", "give_up", "Admitted", "Abort", "Admit"})
+_TOKEN = re.compile(r"(\d[\d_]*)|([^\W\d][\w']*)")
 _FIRST_WORD = re.compile(r"[^\W\d][\w']*")
 # A goal selector before a tactic (``1:``, ``2-3, 5:``, ``all:``, ``par:``, ``!:``,
 # ``[x]:``): Coq runs what follows it, command or tactic, so the first-word check looks
@@ -92,9 +97,10 @@ def check_tactic(text: str) -> TacticCheck:
     if first and first.group(0) in VERNACULAR:
         return TacticCheck(None, f"refused: '{first.group(0)}' is a vernacular command, "
                                  "not a tactic")
-    give_up = GIVE_UP.search(plain)
+    give_up = next((token.group(2) for token in _TOKEN.finditer(plain)
+                    if token.group(2) in GIVE_UP_WORDS), None)
     if give_up:
-        return TacticCheck(None, f"refused: '{give_up.group(1)}' gives up on a goal")
+        return TacticCheck(None, f"refused: '{give_up}' gives up on a goal")
     return TacticCheck(body)
 
 

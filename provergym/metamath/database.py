@@ -33,6 +33,17 @@ _FAST = re.compile(r"""\s*(?:
   | \$(?P<close>\})(?=\s|\Z)
 )""", re.S | re.X)
 KEYWORDS = frozenset("cvfeapd={}[].()")
+def _nested_comment(text: str, start: int, end: int) -> int:
+    """Where ``$(`` stands as a token in ``text[start:end]`` (a comment's inside), or -1:
+    comments do not nest (metamath-exe refuses it). ``str.find`` first: set.mm is mostly
+    comments, and a regex over all of them cost a third of the parse."""
+    found = text.find("$(", start, end)
+    while found >= 0:
+        if (found == 0 or text[found - 1].isspace()) and (
+                found + 2 >= len(text) or text[found + 2].isspace()):
+            return found
+        found = text.find("$(", found + 2, end)
+    return -1
 # Characters allowed by the Metamath spec in labels, and printable ASCII for math symbols.
 LABEL_RE = re.compile(r"[A-Za-z0-9._-]+\Z")
 MATH_RE = re.compile(r"[!-#%-~]+\Z")
@@ -235,6 +246,12 @@ class _Parser:
                     self.add_constants(symbols.split(), path, text, start)
                 else:
                     self.add_variables(symbols.split(), path, text, start)
+            elif kind is None and _nested_comment(  # a comment: from after its own $(
+                    text, text.find("$(", match.start()) + 2, match.end() - 2) >= 0:
+                pos = self.parse_construct(path, text, pos)  # for its precise error
+                if pos is None:
+                    return
+                continue
             elif kind == "open":
                 self.open_scope()
             elif kind == "close":
@@ -281,6 +298,10 @@ class _Parser:
                 close = text.find("$)", kend)
                 if close < 0:
                     raise self.error("unterminated comment", path, text, kstart)
+                nested = _nested_comment(text, kend, close)
+                if nested >= 0:
+                    raise self.error("$( inside a comment: comments do not nest", path, text,
+                                     nested)
                 pending.append(segment)
                 pos = close + 2
                 continue
@@ -392,6 +413,8 @@ class _Parser:
                 raise self.error(f"bad math symbol {sym!r}", path, text, offset)
             if sym in self.constants or sym in self.variables:
                 raise self.error(f"symbol {sym!r} is declared twice", path, text, offset)
+            if sym in self.statements:
+                raise self.error(f"math symbol {sym!r} is also a label", path, text, offset)
             self.constants.add(sym)
             self.active_symbols.add(sym)
 
@@ -405,6 +428,8 @@ class _Parser:
                 raise self.error(f"{sym!r} is already a constant", path, text, offset)
             if sym in self.active_vars:
                 raise self.error(f"variable {sym!r} is declared twice", path, text, offset)
+            if sym in self.statements:
+                raise self.error(f"math symbol {sym!r} is also a label", path, text, offset)
             self.variables.add(sym)
             self.active_vars.add(sym)
             self.active_symbols.add(sym)
@@ -418,12 +443,19 @@ class _Parser:
                              path, text, offset)
         if len(set(symbols)) != len(symbols):
             raise self.error("$d repeats a variable", path, text, offset)
+        if len(symbols) < 2:
+            raise self.error("$d needs at least two variables", path, text, offset)
         symbols.sort()  # so each pair comes out as (x, y) with x < y
         self.active_dv.update([(x, y) for i, x in enumerate(symbols) for y in symbols[i + 1:]])
         self.scope_cache = None
         self.dv_cache = None
 
+    def _check_label(self, label: str, path: str, text: str, offset: int) -> None:
+        if label in self.constants or label in self.variables:
+            raise self.error(f"label {label!r} is also a math symbol", path, text, offset)
+
     def add_float(self, label: str, symbols: list[str], path: str, text: str, offset: int) -> None:
+        self._check_label(label, path, text, offset)
         if len(symbols) != 2:
             raise self.error(f"$f {label!r} must have a typecode and one variable",
                              path, text, offset)
@@ -449,6 +481,7 @@ class _Parser:
 
     def add_assertion(self, kind: str, label: str, symbols: list[str], path: str, text: str,
                       offset: int, proof: str | None) -> None:
+        self._check_label(label, path, text, offset)
         if not symbols:
             raise self.error(f"${kind} {label!r} has no typecode", path, text, offset)
         typecode = symbols[0]

@@ -284,6 +284,16 @@ def _build(program: tuple[tuple[int, Any, int], ...], sigma: dict[str, Node]) ->
 _Entry = tuple[str, tuple[Node | None, ...]]
 
 
+MAX_REASON = 2_000  # characters of a rejection's reason (it may quote the action)
+
+
+def _short(reason: str) -> str:
+    """A rejection's reason, cut when it quotes a huge action (a 64 KB label, say)."""
+    if len(reason) <= MAX_REASON:
+        return reason
+    return f"{reason[:MAX_REASON]}... ({len(reason):,} characters in all)"
+
+
 class MetamathEnv:
     """The backward environment (a :class:`~provergym.api.Backend`) for one database."""
 
@@ -399,13 +409,13 @@ class MetamathEnv:
             return Rejected("no goals left")
         action = _checked_action(action)
         if isinstance(action, str):
-            return Rejected(action)
+            return Rejected(_short(action))
         info = self._theorems.get(state.theorem) or self.theorem(state.theorem)
         goals, trail, rooted = state.data
         try:
             result = self._apply(info, goals[0], action)
             if isinstance(result, str):
-                return Rejected(result)
+                return Rejected(_short(result))
             new_goals, entry = result
             remaining = tuple(new_goals) + goals[1:]
             trail = (entry, trail)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from provergym.api import Progress, Proved, Rejected
-from provergym.metamath.env import Action, parse_action
+from provergym.metamath.env import Action, MetamathEnv, parse_action
 from provergym.metamath.grammar import MAX_DEPTH, GrammarError
 from tests.metamath.mmdb import environment, own_steps
 
@@ -381,3 +381,11 @@ def test_action_object_with_a_list_substitution_still_applies():
     env = environment("demo0")
     result = env.step(env.open("th1"), Action("mp", [("P", "( t + 0 ) = t")]))  # type: ignore[arg-type]
     assert isinstance(result, Progress)
+
+
+def test_a_huge_action_gets_a_bounded_reason() -> None:
+    env = MetamathEnv("/usr/share/metamath/databases/demo0.mm")
+    state = env.open("th1")
+    result = env.step(state, "x" * 64_000)
+    assert isinstance(result, Rejected) and len(result.reason) < 2_100
+    assert "64,016 characters in all" in result.reason
