@@ -5,7 +5,7 @@ PIP := $(PYTHON) -m pip
 APT_PACKAGES := coq libcoq-mathcomp-ssreflect libcoq-hammer metamath metamath-databases
 STAMP := .make-stamps
 
-.PHONY: install apt pip demo test test-fast lint bench clean
+.PHONY: install apt pip demo test test-fast fuzz lint bench clean
 
 install: apt pip
 
@@ -29,7 +29,7 @@ $(STAMP)/pip: pyproject.toml
 	@touch $@
 
 lint: pip
-	$(PYTHON) -m ruff check provergym corpora agents tests benchmarks
+	$(PYTHON) -m ruff check provergym corpora agents tests benchmarks examples docs
 	lint-imports
 
 test: install lint
@@ -37,6 +37,11 @@ test: install lint
 
 test-fast: pip
 	$(PYTHON) -m pytest -q -m "not slow"
+
+# The property tests (tests/**/test_fuzz_*.py) with thousands of fresh examples each;
+# `make test` runs them with a few derandomized ones (tests/conftest.py).
+fuzz: pip
+	HYPOTHESIS_PROFILE=fuzz $(PYTHON) -m pytest -q tests -k fuzz
 
 demo: install
 	$(PYTHON) -m provergym.cli demo
@@ -48,3 +53,15 @@ bench: install
 
 clean:
 	rm -rf $(STAMP) .pytest_cache .ruff_cache
+
+# The API reference (pdoc, from the docstrings) into DOCS_OUT, an ignored folder: it is
+# built, never committed. Fails on an import error, a pdoc warning or a broken reference.
+DOCS_OUT ?= build/docs
+.PHONY: docs examples
+docs: pip
+	$(PYTHON) docs/build_api.py --out $(DOCS_OUT)
+
+# The runnable examples, in order, each with its small defaults (about 2 minutes).
+examples: install
+	@set -e; for script in examples/0*.py examples/ppo_metamath.py; do \
+	  echo "== $$script"; $(PYTHON) $$script; done

@@ -41,6 +41,21 @@ PROMPTS = {
 }
 
 
+def data_and_licence(task: str, data_dir: str | Path) -> tuple[str, str]:
+    """What the corpus is and its licence, from its ``build_info.json``: set.mm's and the
+    Coq libraries' are known; another database is named, with no licence claimed."""
+    try:
+        info = json.loads((Path(data_dir) / "build_info.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return (f"the corpus in {data_dir} (its source is not recorded)", "not recorded")
+    database = info.get("database")
+    if task == "metamath" and database and Path(database).name != "set.mm":
+        name = Path(database).name
+        return (f"{name}, its $p proofs as proof steps",
+                f"that of {name} (see the database's own header)")
+    return DATA.get(task, ("?", "?"))
+
+
 def manifest_hash(data_dir: str | Path) -> str | None:
     """The SHA-256 (16 hex digits) of the split manifest the corpus was built with (every
     file of the manifest folder, by name and content), or None when it is not recorded."""
@@ -84,7 +99,7 @@ def card_text(run_dir: Path, meta: dict[str, Any], config: dict[str, Any],
     from huggingface_hub import ModelCardData
 
     task = meta.get("task", config.get("task", "?"))
-    data, licence = DATA.get(task, ("?", "?"))
+    data, licence = data_and_licence(task, config.get("data_dir", ""))
     digest = manifest_hash(config.get("data_dir", ""))
     card = ModelCardData(library_name="transformers", pipeline_tag="text-generation",
                          license="other", tags=["provergym", "theorem-proving", task])

@@ -57,7 +57,7 @@ class LabelRetriever:
     def fit(cls, goals: Sequence[str], labels: Sequence[str], groups: Sequence[str],
             neighbours: int = 32, steps: Sequence[str] | None = None) -> LabelRetriever:
         """``groups[i]`` is the theorem of step ``i`` (left out of its own hints);
-        ``steps[i]``, if given, its whole action (see :meth:`nearest_steps`)."""
+        ``steps[i]``, if given, its whole action (label and substitution)."""
         if not goals:
             raise ValueError("the retriever needs at least one training goal")
         if steps is not None and len(steps) != len(goals):

@@ -394,7 +394,8 @@ def _with_hints(task: TaskSpec, config: TrainConfig, train_split, out_dir: Path,
         else:
             index_examples, index_theorems = list(examples_of(task, indexed)), indexed["theorem"]
         kept = [i for i, e in enumerate(index_examples) if e.action]
-        print(f"retriever: indexing {len(kept):,} training goals", flush=True)
+        if config.progress:
+            print(f"retriever: indexing {len(kept):,} training goals", flush=True)
         retriever = LabelRetriever.fit([index_examples[i].goal for i in kept],
                                        [index_examples[i].action.split(" ", 1)[0] for i in kept],
                                        [index_theorems[i] for i in kept],
@@ -759,7 +760,15 @@ def _quiet_tied_head_warning() -> None:
 
 
 def train(config: TrainConfig, resume: bool = False) -> TrainResult:
-    """Train (or resume) one run; returns where it stopped."""
+    """Train (or resume) one run; returns where it stopped. With ``config.progress`` off,
+    nothing is printed and the libraries' progress bars are off too."""
+    from provergym.progress import libraries_quiet
+
+    with libraries_quiet(not config.progress):
+        return _train(config, resume)
+
+
+def _train(config: TrainConfig, resume: bool = False) -> TrainResult:
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed

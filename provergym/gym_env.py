@@ -140,7 +140,9 @@ class ProverGymEnv(gym.Env):
 class DiscreteCandidates(gym.Wrapper):
     """Action ``i`` plays the ``i``-th candidate of the current state (``Discrete``); an
     index with no candidate (``action_mask[i] == 0``) is a rejection that changes nothing.
-    Needs an environment built with candidates."""
+    A state with no candidate at all is a dead end for this action space: the step that
+    reaches it (or any step taken in it) ends the episode as truncated, with
+    ``info["dead_end"]``. Needs an environment built with candidates."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
@@ -155,9 +157,15 @@ class DiscreteCandidates(gym.Wrapper):
         if not 0 <= index < len(inner.candidates):
             inner.steps += 1
             info = inner._with_candidates({"rejected": f"no candidate {index}"})
+            observation, reward, terminated = inner._observe(), 0.0, False
             truncated = inner.steps >= inner.max_steps
-            return inner._observe(), 0.0, False, truncated, info
-        return self.env.step(inner.candidates[index])
+        else:
+            observation, reward, terminated, truncated, info = self.env.step(
+                inner.candidates[index])
+        if not terminated and not inner.candidates:
+            info["dead_end"] = True
+            truncated = True
+        return observation, reward, terminated, truncated, info
 
 
 class HashedObservation(gym.ObservationWrapper):

@@ -9,11 +9,13 @@ Hugging Face downloads): :func:`silence` is called by ``provergym.cli.main``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from tqdm import tqdm
@@ -60,6 +62,29 @@ def silence_libraries() -> None:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
+
+
+@contextlib.contextmanager
+def libraries_quiet(quiet: bool = True) -> Iterator[None]:
+    """Within it, datasets' and transformers' bars are off (as they were before, after);
+    for library calls made with ``progress=False``."""
+    if not quiet:
+        yield
+        return
+    import datasets.utils.logging as datasets_logging
+    import transformers.utils.logging as transformers_logging
+
+    was = (datasets_logging.is_progress_bar_enabled(),
+           transformers_logging.is_progress_bar_enabled())
+    datasets_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was[0] and not os.environ.get("HF_DATASETS_DISABLE_PROGRESS_BARS"):
+            datasets_logging.enable_progress_bar()
+        if was[1]:
+            transformers_logging.enable_progress_bar()
 
 
 class _LogBar(tqdm):

@@ -83,3 +83,14 @@ def test_discrete_and_hashed_wrappers_pass_check_env_and_play() -> None:
 def test_discrete_wrapper_needs_candidates() -> None:
     with pytest.raises(ValueError, match="candidates"):
         DiscreteCandidates(MetamathGymEnv(HOL, candidates=False))
+
+
+def test_a_dead_end_ends_a_discrete_episode() -> None:
+    """A state with no candidate: the Discrete wrapper truncates at once (demo0's th1 opens
+    on one: no label's open variable can be fixed there)."""
+    wrapped = DiscreteCandidates(MetamathGymEnv("/usr/share/metamath/databases/demo0.mm"))
+    _, info = wrapped.reset(options={"theorem": "th1"})
+    assert not info["action_mask"].any()
+    _, reward, terminated, truncated, info = wrapped.step(0)
+    assert truncated and not terminated and reward == 0 and info["dead_end"]
+    wrapped.close()

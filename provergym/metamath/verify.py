@@ -154,7 +154,8 @@ MIN_EARLY_THEOREMS = 200  # fewer theorems are not worth a fork
 def parse_and_verify(path: str | os.PathLike[str], jobs: int = 1, progress: bool = False
                      ) -> tuple[Database, VerifyReport, float]:
     """Parse ``path`` and check every proof; return the database, the report and the
-    seconds spent parsing. Raises :class:`MetamathError` like :func:`parse_database`.
+    seconds spent parsing. Raises :class:`~provergym.metamath.database.MetamathError` like
+    :func:`~provergym.metamath.database.parse_database`.
 
     With ``jobs == 2`` the two overlap, as a relay: while this process parses, a worker
     forked at a checkpoint checks the theorems parsed so far (a proof cites only earlier
