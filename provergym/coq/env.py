@@ -396,7 +396,15 @@ class CoqFile:
         if not check.ok:
             return Rejected(check.reason or "refused")
         seconds = self.step_timeout if timeout is None else timeout
-        result = self.session.run(node, with_timeout(check.sentence, seconds), timeout=seconds)
+        try:
+            result = self.session.run(node, with_timeout(check.sentence, seconds),
+                                      timeout=seconds)
+        except SentenceFailed as error:
+            # Going back to this state re-ran its tactics, and one failed this time (one that
+            # ran just under its timeout may overrun on a busy machine): the state cannot be
+            # restored now, which is this step's failure, not the prover's.
+            return Rejected(f"cannot return to this state: replaying its tactics failed "
+                            f"({error.message})")
         if isinstance(result, Failed):
             return Rejected(result.message or "Coq refused the tactic")
         if result.goals is None:
@@ -430,8 +438,12 @@ class CoqFile:
         if not check.ok:
             return Rejected(check.reason or "refused")
         seconds = self.step_timeout if timeout is None else timeout
-        result = self.session.query(node, with_timeout(check.sentence, seconds),
-                                    timeout=seconds)
+        try:
+            result = self.session.query(node, with_timeout(check.sentence, seconds),
+                                        timeout=seconds)
+        except SentenceFailed as error:
+            return Rejected(f"cannot return to this state: replaying its tactics failed "
+                            f"({error.message})")
         if isinstance(result, Failed):
             return Rejected(result.message or "Coq refused the query")
         return Answer("\n".join(result))

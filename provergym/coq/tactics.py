@@ -71,10 +71,24 @@ def _terminated(text: str) -> str:
     return stripped + "."
 
 
+def _unsendable(text: str) -> str | None:
+    """Why ``text`` cannot go to Coq at all: a NUL, or a lone surrogate (not UTF-8)."""
+    if "\x00" in text:
+        return "refused: NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"refused: not encodable as UTF-8 ({error.reason} at character {error.start})"
+    return None
+
+
 def check_tactic(text: str) -> TacticCheck:
     """Accept exactly one tactic sentence; refuse commands, give-ups and hidden sentences."""
-    if "\x00" in text:
-        return TacticCheck(None, "refused: NUL character")
+    if not isinstance(text, str):
+        return TacticCheck(None, f"refused: a tactic is text, not {type(text).__name__}")
+    problem = _unsendable(text)
+    if problem:
+        return TacticCheck(None, problem)
     candidate = _terminated(text)
     if not candidate:
         return TacticCheck(None, "refused: empty tactic")
@@ -112,8 +126,11 @@ About Check Compute Eval Locate Print Search SearchPattern SearchRewrite
 
 def check_query(text: str) -> TacticCheck:
     """Accept exactly one read-only command whose first word is in QUERY_COMMANDS."""
-    if "\x00" in text:
-        return TacticCheck(None, "refused: NUL character")
+    if not isinstance(text, str):
+        return TacticCheck(None, f"refused: a query is text, not {type(text).__name__}")
+    problem = _unsendable(text)
+    if problem:
+        return TacticCheck(None, problem)
     candidate = text.strip()
     if candidate and not candidate.endswith("."):
         candidate += "."

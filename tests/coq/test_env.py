@@ -125,6 +125,32 @@ def test_control_characters_in_coq_output_are_a_normal_step(env) -> None:
 
 
 @pytest.mark.slow
+def test_a_state_that_cannot_be_restored_is_a_rejection(env) -> None:
+    """Going back to a state re-runs its tactics; one that ran just under its timeout may
+    overrun the second time (seen in the soak test on a busy machine). That step is then
+    Rejected, not a ProverError. Simulated here by a node whose sentence now fails."""
+    from provergym.coq.session import _Node
+
+    state = env.open("plus_zero")
+    induction = env.step(state, "induction n.")
+    env.step(state, "simpl.")  # the document's tip moves away from `induction`
+    node = induction.state.key[1]
+    kept = env.session._nodes[node]
+    env.session._nodes[node] = _Node(kept.parent, "Timeout 1 fail.")
+    env.session.restart()  # forget the chain, so the path is replayed
+    result = env.step(induction.state, "-")
+    assert isinstance(result, Rejected) and "cannot return to this state" in result.reason
+    env.session._nodes[node] = kept
+    assert isinstance(env.step(state, "induction n."), Progress)  # the session still works
+
+
+def test_text_coq_cannot_read_is_refused() -> None:
+    for text in ["\ud800", "exact I \udfff.", b"auto."]:
+        check = check_tactic(text)
+        assert not check.ok and check.reason.startswith("refused"), text
+
+
+@pytest.mark.slow
 def test_read_only_query_never_changes_the_proof(env) -> None:
     state = env.open("plus_zero")
     added = env.session.sentences_added
