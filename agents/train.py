@@ -610,6 +610,7 @@ def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: Train
         hf = temporary / "hf"
         accelerator.unwrap_model(model).save_pretrained(str(hf))
         tokenizer.save_pretrained(str(hf))
+        _drop_loading_state(hf / "tokenizer_config.json")
         save_json_atomic(hf / "provergym.json", {
             "task": task.name, "size": config.size, "step": step,
             "value_labels": value_labels_of(task, tokenizer), "class_tokens": class_tokens,
@@ -626,6 +627,20 @@ def save_checkpoint(accelerator, model, tokenizer, task: TaskSpec, config: Train
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
     return root / name
+
+
+# Keys transformers writes back into tokenizer_config.json from how the tokenizer was last
+# loaded (a local folder, offline): they describe this machine, not the tokenizer.
+_LOADING_STATE = ("local_files_only", "is_local", "_commit_hash")
+
+
+def _drop_loading_state(path: Path) -> None:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if any(key in config for key in _LOADING_STATE):
+        save_json_atomic(path, {k: v for k, v in config.items() if k not in _LOADING_STATE})
 
 
 def load_init_weights(model, model_dir: Path) -> None:

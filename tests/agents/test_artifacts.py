@@ -49,6 +49,8 @@ def test_a_finished_run_opens_with_from_pretrained_in_a_fresh_process(corpora, t
     # What one shares (the run folder's top, the hf/ folders) holds no pickle.
     shared = [*out.iterdir(), *out.glob("checkpoints/*/hf/*")]
     assert not [p for p in shared if p.suffix in (".pkl", ".pickle", ".bin")], shared
+    tokenizer_config = json.loads((out / "tokenizer_config.json").read_text())
+    assert not {"local_files_only", "is_local"} & set(tokenizer_config)
     card = (out / "README.md").read_text(encoding="utf-8")
     assert card.startswith("---\n") and "library_name: transformers" in card
     assert "GOAL <goal> HINT <label> ... PROOFSTEP <action> <eos>".replace(
