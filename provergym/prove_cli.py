@@ -59,6 +59,11 @@ def register(subparsers) -> None:
     bench.add_argument("--first", type=int, default=0,
                        help="Metamath: only theorems among the database's first N $p")
     bench.add_argument("--db", default=SET_MM, help="Metamath database")
+    bench.add_argument("--incomplete", metavar="FILE.mm",
+                       help="Metamath: benchmark every $p of FILE.mm whose proof is ? (your "
+                            "own problems); the database is FILE.mm, and its complete proofs "
+                            "train the baselines. A proof may never cite an unproved $p")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
     bench.add_argument("--method", action="append", dest="methods",
                        help="repeatable; metamath: " + " ".join(method_names("metamath"))
                             + "; coq: " + " ".join(method_names("coq")))
@@ -373,14 +378,19 @@ def run_bench_command(args: argparse.Namespace) -> int:
         ("frequency", "uniform", "improve") + (("model",) if args.model else ())
         if args.backend == "metamath" else
         ("fixed", "sauto") + (("model", "model+sauto") if args.model else ())))
-    if args.theorems:
+    if args.incomplete:
+        if args.backend != "metamath":
+            raise UserError("--incomplete FILE.mm is for Metamath; for a Coq project pass its "
+                            "Admitted lemmas with --theorems")
+        args.db = args.incomplete
+    train: tuple[str, ...] = ()
+    if args.backend == "metamath":
+        names, train = _metamath_names(args)
+    elif args.theorems:
         names = _read_names(args.theorems)
     else:
         names = manifest_theorems(args.backend, args.split)
-    train: tuple[str, ...] = ()
-    if args.backend == "metamath":
-        names, train = _metamath_names(args, names)
-    names = fixed_sample(names, args.limit or None)
+    names = fixed_sample(names, args.limit or None, seed=args.seed)
     jobs, executor = distributed.from_arguments(args, local_jobs=1)
     config = BenchConfig(
         backend=args.backend, methods=methods, theorems=tuple(names), out_dir=args.out,
@@ -401,27 +411,38 @@ def run_bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _metamath_names(args: argparse.Namespace, names: list[str]) -> tuple[list[str], tuple[str, ...]]:
-    """The theorems to run (restricted to the first N $p with --first), and the training
-    theorems for the frequency baseline: the train manifest when there is one, else every
-    $p not under test."""
+def _metamath_names(args: argparse.Namespace) -> tuple[list[str], tuple[str, ...]]:
+    """The theorems to run and the training theorems of the frequency baseline, both from
+    the database's own split (set.mm's committed manifest, or the seeded one of any other
+    database: :func:`~provergym.bench.runner.metamath_manifest`): ``--theorems`` names
+    them, ``--incomplete`` takes every ``$p`` whose own proof is ``?`` (and trains on every
+    complete proof), else the ``--split``; ``--first N`` keeps the first N ``$p``."""
     from provergym.bench.methods import BenchError, metamath_env
-    from provergym.bench.runner import manifest_theorems
+    from provergym.bench.runner import metamath_manifest
+    from provergym.metamath.prooftree import incomplete_proof, unproved_theorems
 
     env = metamath_env(args.db)
     theorems = env.db.theorems()
     allowed = {s.label for s in (theorems[:args.first] if args.first else theorems)}
-    missing = [n for n in names if n not in env.db.statements]
-    if missing:
-        raise BenchError(f"{args.db}: unknown labels {', '.join(missing[:5])} (is this the "
-                         "database the manifest was made from?)")
-    chosen = [n for n in names if n in allowed]
-    try:
-        train = manifest_theorems("metamath", "train")
-    except BenchError:
-        held_out = set(names)
-        train = [s.label for s in theorems if s.label not in held_out]
-    return chosen, tuple(train)
+    if args.incomplete:
+        unproved = unproved_theorems(env.db)
+        names = [s.label for s in theorems if incomplete_proof(s)]
+        if not names:
+            raise BenchError(f"{args.db}: no $p whose proof is ? (nothing to benchmark)")
+        train = [s.label for s in theorems if s.label not in unproved]
+        return [n for n in names if n in allowed], tuple(train)
+    split, where = metamath_manifest(args.db, env.db)
+    if args.theorems:
+        names = _read_names(args.theorems)
+        missing = [n for n in names if n not in env.db.statements]
+        if missing:
+            raise BenchError(f"{args.db}: unknown labels {', '.join(missing[:5])}")
+    else:
+        names = [n for n, owner in split.items() if owner == args.split]
+    held_out = set(names)
+    train = [n for n, owner in split.items() if owner == "train" and n not in held_out]
+    return [n for n in names if n in allowed], tuple(train)
+
 
 
 def run_iterate(args: argparse.Namespace) -> int:

@@ -158,6 +158,41 @@ def manifest_theorems(backend: str, split: str, root: str | os.PathLike[str] | N
     return [name for name, owner in manifest.items() if owner == split]
 
 
+def metamath_manifest(db_path: str | os.PathLike[str], db: Any) -> tuple[dict[str, str], str]:
+    """The split (name -> split) of a Metamath database's ``$p`` and where it lives. set.mm
+    (every label of the committed manifest is in the database) keeps its committed
+    manifest, ``corpora/splits/metamath/``. Any other database gets the same seeded rule
+    (``corpora.metamath.database_split``), written on first use to
+    ``$PROVERGYM_HOME/manifests/<file name>-<SHA-256 of its content, 16 digits>/``, so a
+    changed file gets a new manifest and an unchanged one always the same."""
+    from corpora.common import SPLITS, write_manifest
+    from corpora.metamath import database_split
+    from provergym.paths import provergym_home
+
+    committed_dir = Path(MANIFEST_ROOT) / "metamath"
+    committed = read_manifest(committed_dir)
+    if committed is not None and all(name in db.statements for name in committed):
+        return committed, str(committed_dir)
+    digest = hashlib.sha256()
+    with open(db_path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    directory = provergym_home() / "manifests" / f"{Path(db_path).name}-{digest.hexdigest()[:16]}"
+    found = read_manifest(directory)
+    if found is None:
+        split = database_split(db)
+        staging = directory.with_name(directory.name + f".tmp{os.getpid()}")
+        write_manifest(staging, {name: split[name] for name in SPLITS})
+        try:
+            os.replace(staging, directory)
+        except OSError:  # another process wrote it first: the same content
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+        found = read_manifest(directory) or {}
+    return found, str(directory)
+
+
 def fixed_sample(names: Iterable[str], limit: int | None, seed: int = 0) -> list[str]:
     """A fixed pseudo-random sample (by SHA-256 of the name), the same on every machine."""
     ranked = sorted(set(names), key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
