@@ -331,6 +331,9 @@ def _prove_metamath(args: argparse.Namespace, config) -> int:
     train: tuple[str, ...] = ()
     if name == "frequency" or args.lemmas or (method.needs_model and args.frequency_weight):
         train = tuple(s.label for s in env.db.theorems() if s.index < statement.index)
+        if not args.json:
+            print(f"statistics (label frequencies, lemma table): the proofs of the "
+                  f"{len(train):,} $p before {args.theorem} in {args.db}")
     policy = build_policy("metamath", name, _method_config(
         args, "metamath", train_theorems=train, labels_before=statement.index))
     result = best_first_search(env, args.theorem, policy, config)
@@ -406,6 +409,10 @@ def run_bench_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         raise UserError(f"interrupted; run the same command again to resume ({args.out})"
                         ) from None
+    if args.backend == "metamath":
+        print(f"baselines' statistics (label frequencies, lemma table): the proofs of "
+              f"{len(train):,} training theorems of {args.db}"
+              + (" (its complete proofs)" if args.incomplete else " (its train split)"))
     print(format_summary(summary))
     print(f"report: {write_report(args.out)}")
     return 0
