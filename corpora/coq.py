@@ -176,7 +176,8 @@ def _sentence_indices(sentences: Sequence[Any], text: str, records: Sequence[Any
     return indices
 
 
-def file_records(path: Path, *, sentence_timeout: float = 300.0
+def file_records(path: Path, *, sentence_timeout: float = 300.0,
+                 coq_args: Sequence[str] = ()
                  ) -> tuple[list[dict[str, Any]], str | None, dict[str, int]]:
     """Replay one file: its records, its failure (None if it replayed to the end) and
     counts."""
@@ -184,7 +185,8 @@ def file_records(path: Path, *, sentence_timeout: float = 300.0
     from provergym.coq.replay import replay_file
     from provergym.coq.sentences import split_sentences
 
-    result = replay_file(path, load_paths(path), printing_all=True, progress=False,
+    result = replay_file(path, [*load_paths(path), *coq_args], printing_all=True,
+                         progress=False,
                          sentence_timeout=sentence_timeout)
     text = Path(path).read_text(encoding="utf-8")
     sentences = split_sentences(text)
@@ -263,9 +265,10 @@ def features():
     })
 
 
-def _work(payload: str):
-    records, error, counts = file_records(Path(payload))
-    failures = ((display_name(Path(payload)), error),) if error else ()
+def _work(payload: str | tuple[str, tuple[str, ...]]):
+    path, extra = (payload, ()) if isinstance(payload, str) else payload
+    records, error, counts = file_records(Path(path), coq_args=extra)
+    failures = ((display_name(Path(path)), error),) if error else ()
     return ShardOutput(records, failures, counts)
 
 
@@ -286,6 +289,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="corpus folder (default: $PROVERGYM_HOME/corpora/coq[-small])")
     parser.add_argument("--write-manifest", action="store_true",
                         help="write corpora/splits/coq/ from this build's lemmas")
+    from provergym.coq.cli import add_load_paths
+
+    add_load_paths(parser)
     distributed.add_executor_arguments(parser)
 
 
@@ -331,7 +337,11 @@ def build(args: argparse.Namespace) -> Path:
     if not files:
         raise CorpusError("no .v files to replay")
     directory = Path(args.out) if args.out else corpus_dir(default_name)
-    shards = [(display_name(f), str(f.resolve())) for f in files]
+    from provergym.coq.cli import load_path_args
+
+    extra = tuple(load_path_args(args))  # -Q/-R/-I given on the command line
+    shards = [(display_name(f), (str(f.resolve()), extra) if extra else str(f.resolve()))
+              for f in files]
     statuses = build_shards(directory, shards, _work, features(), jobs=args.jobs,
                             desc="coq files",
                             executor=distributed.executor_of(args))

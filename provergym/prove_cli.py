@@ -13,6 +13,7 @@ from agents.defaults import FREQUENCY_WEIGHT
 from provergym import distributed
 from provergym.bench.methods import method_names
 from provergym.cliargs import renamed
+from provergym.coq.cli import add_load_paths, load_path_args
 from provergym.errors import UserError
 from provergym.metamath.actions import INDEX_LEMMAS, LEMMA_LIMIT
 from provergym.paths import SET_MM
@@ -39,6 +40,7 @@ def register(subparsers) -> None:
     prove.add_argument("--json", action="store_true",
                        help="print the result as one JSON object (the bench's result schema)")
     _search_arguments(prove)
+    add_load_paths(prove)
     prove.add_argument("--out", help="folder for the checked export (default: a temp folder)")
     prove.set_defaults(func=run_prove)
 
@@ -71,6 +73,7 @@ def register(subparsers) -> None:
     bench.add_argument("--data", default="", help="Coq knn methods: the Coq corpus whose "
                        "train split they retrieve from (default $PROVERGYM_HOME/corpora/coq)")
     _search_arguments(bench)
+    add_load_paths(bench)
     distributed.add_arguments(bench, local_jobs=1)
     bench.add_argument("--policy-server", action="store_true",
                        help="with --executor ray, Metamath: one batched policy server answers "
@@ -355,7 +358,8 @@ def _prove_coq(args: argparse.Namespace, config) -> int:
         raise BenchError("--backend coq needs --file FILE.v")
     name, method = _prove_method(args, "coq", "fixed")
     policy = build_policy("coq", name, _method_config(args, "coq"))
-    with CoqFile(args.file, step_timeout=config.step_timeout) as env:
+    with CoqFile(args.file, coq_args=load_path_args(args),
+                 step_timeout=config.step_timeout) as env:
         if method.preamble:  # sauto needs CoqHammer, imported just before the lemma
             result = best_first_search(WithPreamble(env, method.preamble), args.theorem,
                                        policy, config)
@@ -403,7 +407,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         frequency_weight=args.frequency_weight, jobs=jobs, executor=executor,
         policy_server=args.policy_server, resume=not args.no_resume,
         improve_options=args.improve_options, improve_seconds=args.improve_seconds,
-        hammer_timeout=args.hammer_timeout, data=args.data, progress=not args.no_progress)
+        hammer_timeout=args.hammer_timeout, data=args.data, progress=not args.no_progress,
+        coq_args=tuple(load_path_args(args)))
     try:
         summary = run_bench(config)
     except KeyboardInterrupt:

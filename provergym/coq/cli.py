@@ -11,19 +11,27 @@ from pathlib import Path
 from provergym.cliargs import renamed
 
 
-def _load_path_args(args: argparse.Namespace) -> list[str]:
+def load_path_args(args: argparse.Namespace) -> list[str]:
+    """The coqc load-path flags given by :func:`add_load_paths`' options, paths resolved."""
     coq_args: list[str] = []
-    for flag, pairs in (("-Q", args.Q or []), ("-R", args.R or [])):
+    for flag, pairs in (("-Q", getattr(args, "Q", None) or []),
+                        ("-R", getattr(args, "R", None) or [])):
         for directory, library in pairs:
             coq_args += [flag, str(Path(directory).resolve()), library]
+    for directory in getattr(args, "I", None) or []:
+        coq_args += ["-I", str(Path(directory).resolve())]
     return coq_args
 
 
-def _add_load_paths(parser: argparse.ArgumentParser) -> None:
+def add_load_paths(parser: argparse.ArgumentParser) -> None:
+    """``-Q DIR LIB``, ``-R DIR LIB`` and ``-I DIR``, as coqc takes them (a _CoqProject
+    beside the files is read as well)."""
     parser.add_argument("-Q", nargs=2, action="append", metavar=("DIR", "LIB"),
                         help="map DIR to logical path LIB (as coqc -Q)")
     parser.add_argument("-R", nargs=2, action="append", metavar=("DIR", "LIB"),
                         help="map DIR recursively to LIB (as coqc -R)")
+    parser.add_argument("-I", action="append", metavar="DIR",
+                        help="add DIR to the OCaml load path (as coqc -I)")
 
 
 def _v_files(paths: list[str]) -> list[Path]:
@@ -51,7 +59,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from provergym.coq.replay import ReplayError, replay_file, write_jsonl
     from provergym.errors import CheckFailed, UserError
 
-    coq_args = _load_path_args(args)
+    coq_args = load_path_args(args)
     files = _v_files(args.files)
     missing = [f for f in files if not f.is_file()]
     if missing:
@@ -114,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     replay = commands.add_parser("replay", help="replay .v files and record tactic states")
     replay.add_argument("files", nargs="+", help=".v files or directories")
-    _add_load_paths(replay)
+    add_load_paths(replay)
     replay.add_argument("--json", metavar="OUT", help="write the tactic records as JSON lines")
     replay.add_argument("--printing-all", action="store_true",
                         help="also print goals under Set Printing All and parse them")
@@ -125,7 +133,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hammer = commands.add_parser("hammer", help="try CoqHammer (sauto/best) on lemmas")
     hammer.add_argument("file", help="the .v file that holds the lemmas")
     hammer.add_argument("lemmas", nargs="*", help="lemma names (default: all)")
-    _add_load_paths(hammer)
+    add_load_paths(hammer)
     hammer.add_argument("--tactic", default="best", choices=["best", "sauto", "hauto"],
                         help="the CoqHammer reconstruction tactic to try")
     hammer.add_argument("--hammer-timeout", type=float, default=10.0,
@@ -144,7 +152,7 @@ def cmd_hammer(args: argparse.Namespace) -> int:
     from provergym.coq.hammer import HAMMER_IMPORT, HammerProver
     from provergym.errors import UserError
 
-    coq_args = _load_path_args(args)
+    coq_args = load_path_args(args)
     # A missing file or a coqidetop that will not start: InitError, reported by main (exit 2).
     prover = HammerProver(args.file, coq_args=coq_args, timeout=args.hammer_timeout,
                           tactic=args.tactic)
