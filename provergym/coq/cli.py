@@ -130,6 +130,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     renamed(replay, "--quiet", "--no-progress", "no_progress", flag=True)
     replay.set_defaults(func=cmd_replay)
 
+    build = commands.add_parser("build", help="compile a Coq project (_CoqProject with "
+                                "coq_makefile, or dune) so its files can be opened")
+    build.add_argument("directory", help="the project's folder (or any file or folder in it)")
+    build.add_argument("--jobs", type=int, default=2, help="parallel compile jobs")
+    build.set_defaults(func=cmd_build)
+
     hammer = commands.add_parser("hammer", help="try CoqHammer (sauto/best) on lemmas")
     hammer.add_argument("file", help="the .v file that holds the lemmas")
     hammer.add_argument("lemmas", nargs="*", help="lemma names (default: all)")
@@ -142,6 +148,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     renamed(hammer, "--timeout", "--hammer-timeout", "hammer_timeout", type=float)
     renamed(hammer, "--export", "--out", "out")
     hammer.set_defaults(func=cmd_hammer)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Exit 0 when the project compiled, 1 when Coq refused a file, 2 when there is no
+    project."""
+    from provergym.coq.build import build_project
+
+    result = build_project(args.directory, jobs=args.jobs)
+    print(f"built {result.directory} with {result.kind} in {result.seconds:.1f} s")
+    return 0
 
 
 def cmd_hammer(args: argparse.Namespace) -> int:

@@ -314,8 +314,11 @@ class CoqFile:
                 # The file's nodes form a chain from the root: depth - 1 is the index.
                 index = min(max(len(self.session.path(error.node)) - 2, start), count - 1)
                 line, column = line_col(self.text, self.sentences[index].start)
+                from provergym.coq.build import missing_library_hint
+
                 raise InitError(f"{self.path}:{line}:{column}: Coq refused the file's sentence "
-                                f"{self.sentences[index].text[:80]!r}: {error.message}") from error
+                                f"{self.sentences[index].text[:80]!r}: {error.message}"
+                                f"{missing_library_hint(error.message, self.path)}") from error
             nodes = self.session.path(last)[-(count - start):]
             self._file_nodes.extend(nodes)
         return self._file_nodes[count - 1]

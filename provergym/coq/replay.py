@@ -107,7 +107,10 @@ def replay_file(path: str | Path, coq_args: Sequence[str] = (), *, printing_all:
                 result = Failed(f"{type(failure).__name__}: {failure}")
             if isinstance(result, Failed):
                 line, column = line_col(text, sentence.start)
-                error = f"{path}:{line}:{column}: {result.message}"
+                from provergym.coq.build import missing_library_hint
+
+                error = (f"{path}:{line}:{column}: {result.message}"
+                         f"{missing_library_hint(result.message, path)}")
                 break
             node = result.node
             opened, closed = scope_opening(sentence.text), scope_closing(sentence.text)
