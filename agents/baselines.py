@@ -15,6 +15,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 def tfidf_vectorizer():
@@ -62,16 +63,24 @@ class NearestNeighbours:
         matrix = vectorizer.fit_transform(goals)
         return cls(vectorizer, matrix, list(actions), k)
 
-    def propose_batch(self, goals: Sequence[str], n: int) -> list[list[tuple[str, float]]]:
+    def propose_batch(self, goals: Sequence[str], n: int,
+                      excluded: Any = None) -> list[list[tuple[str, float]]]:
+        """Per goal, the ``n`` best actions of its ``k`` nearest indexed goals. ``excluded``
+        (a boolean array over the index) marks goals no answer may use."""
         import numpy as np
 
         if not goals:
             return []
         # Rows are L2-normalised by TF-IDF, so the dot product is the cosine similarity.
         similarities = (self.vectorizer.transform(goals) @ self.matrix.T).toarray()
+        if excluded is not None and excluded.any():
+            similarities[:, excluded] = -np.inf
         results = []
         for row in similarities:
-            count = min(self.k, len(row))
+            count = min(self.k, int(np.isfinite(row).sum()))
+            if count == 0:
+                results.append([])
+                continue
             nearest = np.argpartition(-row, count - 1)[:count]
             weights: dict[str, float] = defaultdict(float)
             for index in nearest:
@@ -81,8 +90,8 @@ class NearestNeighbours:
             results.append([(action, math.log(w / total)) for action, w in ranked])
         return results
 
-    def propose(self, goal: str, n: int) -> list[tuple[str, float]]:
-        return self.propose_batch([goal], n)[0]
+    def propose(self, goal: str, n: int, excluded: Any = None) -> list[tuple[str, float]]:
+        return self.propose_batch([goal], n, excluded)[0]
 
 
 def majority_label(labels: Iterable[str]) -> str:

@@ -53,9 +53,27 @@ class NearestTactics:
     On the corpus's test states its top-8 holds the very tactic the proof used for 19.5% of
     the states, against 2.8% for the tiny CPU-trained model (benchmarks/RESULTS.md)."""
 
-    def __init__(self, neighbours: NearestNeighbours) -> None:
+    def __init__(self, neighbours: NearestNeighbours,
+                 sources: Sequence[tuple[str, int]] | None = None) -> None:
+        import numpy as np
+
         self.neighbours = neighbours
         self.task = get_task("coq")
+        # (file, line) of each indexed state, to leave out the lemma being attempted and
+        # the ones after it in its file (see set_attempt)
+        self.files = np.array([f for f, _ in sources]) if sources else None
+        self.lines = np.array([line for _, line in sources]) if sources else None
+        self._excluded = None
+
+    def set_attempt(self, file: str | None, line: int | None) -> None:
+        """The lemma about to be searched (its file, as the corpus names files, and the line
+        of its statement): its own states and those of later lemmas in that file are never
+        retrieved, so a lemma of the training split is not proved by its own proof. None:
+        nothing is left out."""
+        if file is None or self.files is None:
+            self._excluded = None
+            return
+        self._excluded = (self.files == file) & (self.lines >= (line or 0))
 
     @classmethod
     def from_corpus(cls, data_dir: str, k: int = NEAREST_TACTICS,
@@ -66,11 +84,14 @@ class NearestTactics:
         task = get_task("coq")
         train = training_split(task, load_task_corpus(task, data_dir)["train"], extra_data)
         examples = list(examples_of(task, train))
+        sources = None
+        if "file" in train.column_names and "line" in train.column_names:
+            sources = list(zip(train["file"], train["line"]))
         return cls(NearestNeighbours.fit([e.goal for e in examples],
-                                         [e.action for e in examples], k=k))
+                                         [e.action for e in examples], k=k), sources)
 
     def propose(self, state: ProofState, n: int) -> list[tuple[str, float]]:
-        return self.neighbours.propose(goal_text(self.task, state), n)
+        return self.neighbours.propose(goal_text(self.task, state), n, self._excluded)
 
 
 class ModelPolicy:
@@ -126,6 +147,11 @@ class ModelPolicy:
 
     def values(self, states: Sequence[ProofState]) -> list[float]:
         return self.model.values(list(states))
+
+    def set_attempt(self, file: str | None, line: int | None) -> None:
+        """Passed on to the retrieval (see :meth:`NearestTactics.set_attempt`)."""
+        if self.retrieval is not None and hasattr(self.retrieval, "set_attempt"):
+            self.retrieval.set_attempt(file, line)
 
 
 class MetamathModelPolicy(ClosesInOneStep):

@@ -32,7 +32,7 @@ from typing import Any
 
 from agents.defaults import FREQUENCY_WEIGHT, POLICY_SERVER
 from corpora.common import MANIFEST_ROOT, read_manifest
-from corpora.coq import load_paths, source_path
+from corpora.coq import display_name, load_paths, source_path
 from provergym import progress
 from provergym.api import InitError, Proved, ProverError
 from provergym.bench.check import METAMATH_EXE, check_coq_result, check_metamath_results
@@ -349,21 +349,33 @@ def _attempt(config: BenchConfig, method: str, theorem: str) -> SearchResult:
             result = _hammer(config, method, path, lemma)
         else:
             env = _coq_file(config, path)
+            policy = _policy(config, method)
+            _set_attempt(policy, env, lemma)
             preamble = get_method("coq", method).preamble
             if preamble:
                 # sauto needs CoqHammer, imported just before the statement (not at the top
                 # of the file: its hints change how later `intuition` calls behave).
-                result = best_first_search(WithPreamble(env, preamble), lemma,
-                                           _policy(config, method), config.search)
+                result = best_first_search(WithPreamble(env, preamble), lemma, policy,
+                                           config.search)
                 result = replace(result, preamble=preamble)
             else:
-                result = best_first_search(env, lemma, _policy(config, method), config.search)
+                result = best_first_search(env, lemma, policy, config.search)
             result = replace(result, theorem=theorem)
         if result.status == PROVED:
             result = _check_coq(config, method, path, lemma, result)
         return result
     except (InitError, ProverError, BenchError) as error:
         return _failure(theorem, ERROR, str(error), time.perf_counter() - started)
+
+
+def _set_attempt(policy: Any, env: CoqFile, lemma: str) -> None:
+    """Tell a retrieval policy which lemma is attempted: it leaves out that lemma's own
+    states and those of the lemmas after it in its file."""
+    set_attempt = getattr(policy, "set_attempt", None)
+    if set_attempt is None:
+        return
+    found = env.lemmas.get(lemma)
+    set_attempt(display_name(env.path), found.line if found else None)
 
 
 def _hammer(config: BenchConfig, tactic: str, path: str, lemma: str) -> SearchResult:

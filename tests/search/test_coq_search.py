@@ -170,6 +170,33 @@ def test_nearest_tactics_prove_what_fixed_tactics_cannot(coq, knn_corpus, tmp_pa
     assert checked.status == PROVED and checked.checks["coqc"] == "ok"
 
 
+def test_retrieval_never_sees_the_attempted_lemma_nor_later_ones(knn_corpus, tmp_path,
+                                                                  no_leftover_coq):
+    """Searching a lemma of the training split: its own states (and those of the lemmas
+    after it in its file) are left out, in NearestTactics and in the bench."""
+    from corpora.coq import display_name
+    from provergym.bench.runner import BenchConfig, read_results, run_bench
+    from provergym.coq.env import CoqFile
+
+    source = knn_corpus.parent / "train_knn.v"
+    policy = NearestTactics.from_corpus(str(knn_corpus))
+    with CoqFile(source) as env:
+        state = env.open("plus_zero")
+        assert policy.propose(state, 4)[0][0] == "induction n; simpl; congruence."  # a leak
+        policy.set_attempt(display_name(source), env.lemmas["plus_zero"].line)
+        assert policy.propose(state, 4) == []  # both lemmas of the file are left out
+        policy.set_attempt(display_name(source), env.lemmas["and_swap"].line)
+        tactics = [t for t, _ in policy.propose(env.open("and_swap"), 8)]
+        assert "intros [p q]. split; assumption." not in tactics
+        assert tactics == ["induction n; simpl; congruence."]  # plus_zero comes before it
+    config = BenchConfig(backend="coq", methods=("knn",), theorems=(f"{source}:plus_zero",),
+                         out_dir=str(tmp_path / "run"), search=SearchConfig(expansions=4),
+                         data=str(knn_corpus), progress=False)
+    run_bench(config)
+    [line] = read_results(tmp_path / "run")
+    assert line["result"]["status"] != PROVED  # its own proof is not retrieved
+
+
 def test_nearest_tactics_without_a_corpus_say_how_to_build_it(tmp_path):
     with pytest.raises(ValueError, match="provergym corpus build coq"):
         NearestTactics.from_corpus(str(tmp_path / "no-corpus"))
