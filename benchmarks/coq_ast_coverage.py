@@ -58,9 +58,9 @@ READ_TIMEOUT = 60.0  # seconds for one answer; a sentence of the library never t
 class IdeTop:
     """A throwaway coqidetop driver for harvesting: Add, Goal, every read with a deadline."""
 
-    def __init__(self) -> None:
+    def __init__(self, coq_args: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
-            ["coqidetop.opt", "-main-channel", "stdfds", "-async-proofs", "off"],
+            ["coqidetop.opt", "-main-channel", "stdfds", "-async-proofs", "off", *coq_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True)  # its own group, so close() takes any children too
         self.buffer = b""
@@ -116,12 +116,16 @@ class IdeTop:
         self.process.wait()
 
 
-def harvest(path: Path) -> tuple[list[dict[str, str]], str]:
-    """Every hypothesis and conclusion printed while replaying ``path``, and an error
-    message if the replay stopped early."""
+def harvest(path: Path, coq_args: tuple[str, ...] = ()) -> tuple[list[dict[str, str]], str]:
+    """Every hypothesis and conclusion printed while replaying ``path`` (with the load
+    paths of its _CoqProject, if any, and ``coq_args``), and an error message if the replay
+    stopped early."""
+    from provergym.coq.env import find_coq_args
+
     records: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
-    top = IdeTop()
+    project_args, _ = find_coq_args(Path(path).resolve())
+    top = IdeTop((*project_args, *coq_args))
     error = ""
     try:
         for sentence in PREAMBLE:
@@ -199,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("-j", "--jobs", type=int, default=1, help="coqidetop processes")
+    from provergym.coq.cli import add_load_paths
+
+    add_load_paths(parser)  # -Q/-R/-I, as coqc takes them
     parser.add_argument("--dump", type=Path, help="save the harvested strings as JSON")
     parser.add_argument("--load", type=Path, help="parse strings saved earlier, no harvest")
     parser.add_argument("--replay-jsonl", type=Path,
@@ -220,7 +227,12 @@ def main(argv: list[str] | None = None) -> int:
 
         records = []
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            for found, error in tqdm(pool.map(harvest, files), total=len(files),
+            from functools import partial
+
+            from provergym.coq.cli import load_path_args
+
+            work = partial(harvest, coq_args=tuple(load_path_args(args)))
+            for found, error in tqdm(pool.map(work, files), total=len(files),
                                      desc="harvest", unit="file"):
                 records.extend(found)
                 if error:

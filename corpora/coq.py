@@ -284,6 +284,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only the first N files")
     renamed(parser, "--limit", "--max-files", "max_files", type=int)
     parser.add_argument("--jobs", type=int, default=2, help="parallel replay workers")
+    parser.add_argument("--no-progress", action="store_true", help="no progress output")
     parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="split seed")
     parser.add_argument("--out", type=Path, default=None,
                         help="corpus folder (default: $PROVERGYM_HOME/corpora/coq[-small])")
@@ -313,6 +314,23 @@ CARD = Card(
     tags=("coq", "lemma"))
 
 
+def project_name(files: Sequence[Path]) -> str:
+    """The name a corpus of one's own files goes by: the folder of their _CoqProject (or
+    dune project), else the deepest folder they share; so two projects never overwrite
+    each other's corpus."""
+    import os
+
+    from provergym.coq.build import project_root
+
+    roots = {project_root(f) for f in files}
+    if len(roots) == 1 and None not in roots:
+        folder = next(iter(roots))[0]
+    else:
+        folder = Path(os.path.commonpath([str(Path(f).resolve().parent) for f in files]))
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-") or "files"
+    return name
+
+
 def build(args: argparse.Namespace) -> Path:
     started = time.perf_counter()
     if args.files:
@@ -320,7 +338,7 @@ def build(args: argparse.Namespace) -> Path:
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
             raise CorpusError(f"no such .v file: {', '.join(missing)}")
-        default_name = f"{CORPUS}-files"
+        default_name = f"{CORPUS}-{project_name(files)}"
     elif args.small:
         files, default_name = list(SMALL_FILES), f"{CORPUS}-small"
     else:
@@ -343,7 +361,7 @@ def build(args: argparse.Namespace) -> Path:
     shards = [(display_name(f), (str(f.resolve()), extra) if extra else str(f.resolve()))
               for f in files]
     statuses = build_shards(directory, shards, _work, features(), jobs=args.jobs,
-                            desc="coq files",
+                            desc="coq files", progress=not args.no_progress,
                             executor=distributed.executor_of(args))
     require_records(statuses, ".v files")
     splitter = Splitter.for_corpus(CORPUS, args.seed, valid=0.1, test=0.1)

@@ -377,6 +377,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="problems per shard (.v file)")
     renamed(parser, "--chunk", "--chunk-size", "chunk_size", type=int)
     parser.add_argument("--jobs", type=int, default=2, help="parallel Coq workers")
+    parser.add_argument("--no-progress", action="store_true", help="no progress output")
     parser.add_argument("--out", type=Path, default=None,
                         help="corpus folder (default: $PROVERGYM_HOME/corpora/<name>)")
     parser.add_argument("--write-manifest", action="store_true",
@@ -432,7 +433,7 @@ def build(args: argparse.Namespace) -> Path:
             path.write_text(text)
         shards.append((path.stem, (str(path), [(p.name, p.term) for p in items])))
     statuses = build_shards(directory, shards, _work, features(), jobs=args.jobs,
-                            desc="rewrite problems")
+                            desc="rewrite problems", progress=not args.no_progress)
     splitter = Splitter(args.seed, manifest=owner, manifest_dir=str(manifest_dir))
     report = assemble(directory, statuses, features(), splitter, key="problem", card=CARD,
                       started=started,

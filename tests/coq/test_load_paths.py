@@ -51,3 +51,7 @@ def test_prove_bench_and_corpus_take_load_paths(project: Path, tmp_path: Path, m
 
     records = [r for split in load_corpus(corpus).values() for r in split]
     assert {r["lemma"] for r in records} == {"use_two"} and len(records) == 2
+    # without --out, the corpus is named after the files' folder (not coq-files)
+    assert cli.main(["corpus", "build", "coq", "--files", b, "--no-progress",
+                     "-Q", str(project), "MyLib"]) == 0
+    assert (tmp_path / "home" / "corpora" / "coq-lib" / "dataset_dict.json").is_file()
