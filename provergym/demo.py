@@ -151,10 +151,22 @@ def _run(args: argparse.Namespace) -> int:
     print(format_summary(summary))
     coq_dir = _coq_part(args, home) if args.coq else None
 
-    started = _stage(6, "export the proofs into a copy of set.mm; metamath-exe 'verify proof *'")
+    started = _stage(6, "export: a patch for set.mm's maintainers (a proof goes in only where "
+                        "it is shorter, not discouraged and adds no axiom)")
     from provergym.bench.export import export_results
 
-    print("      " + export_results(out_dir / "results.jsonl", out_dir / "export-all", db=SET_MM))
+    account = export_results(out_dir / "results.jsonl", out_dir / "export", db=SET_MM)
+    first, *rest = account.splitlines()
+    print("      " + first)
+    reasons: dict[str, int] = {}
+    for line in rest:
+        if ": left out (" in line:
+            reason = line.split(": left out (", 1)[1].split(";", 1)[0].split(":", 1)[0]
+            reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items(), key=lambda pair: -pair[1]):
+        print(f"        {count} left out: {reason}")
+    print(f"      (the per-theorem account: {out_dir / 'export' / 'exported.json'}; every "
+          "found proof was already verified by metamath-exe in step 5)")
     if coq_dir is not None:
         print("      Coq: " + export_results(coq_dir / "results.jsonl", coq_dir / "export-all"))
     _done(started)

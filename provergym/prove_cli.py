@@ -153,6 +153,17 @@ def register(subparsers) -> None:
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--db", help="Metamath database (default: the run's config.json)")
     export.add_argument("--method", help="only this method's proofs (default: all, first wins)")
+    export.add_argument("--copy", action="store_true",
+                        help="Metamath: also write the patched database (default: the patch)")
+    export.add_argument("--contributor", default="provergym",
+                        help="Metamath: the name in set.mm's (Proof shortened by NAME, DATE.)")
+    export.add_argument("--allow-longer", action="store_true",
+                        help="Metamath: also replace a proof by one that is not shorter")
+    export.add_argument("--allow-discouraged", action="store_true",
+                        help="Metamath: also replace the proof of a discouraged theorem")
+    export.add_argument("--allow-new-axioms", action="store_true",
+                        help="Metamath: also take a proof that rests on an axiom the "
+                             "original proof does not")
     export.set_defaults(func=run_export)
 
     report = subparsers.add_parser("report", help="(re)write report.html of a benchmark run")
@@ -511,9 +522,14 @@ def _run_rounds(run, config) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from provergym.bench.export import export_results
+    from provergym.bench.export import ExportOptions, export_results
 
-    print(export_results(args.results, args.out, db=args.db, method=args.method))
+    options = ExportOptions(copy=args.copy, contributor=args.contributor,
+                            allow_longer=args.allow_longer,
+                            allow_discouraged=args.allow_discouraged,
+                            allow_new_axioms=args.allow_new_axioms)
+    print(export_results(args.results, args.out, db=args.db, method=args.method,
+                         options=options))
     return 0
 
 

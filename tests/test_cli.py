@@ -309,7 +309,10 @@ def test_export_reads_the_results_file_it_is_given(tmp_path: Path, capsys) -> No
     run = export(capsys, other, tmp_path / "out")
     assert run.code == 0, run.err
     exported = json.loads((tmp_path / "out" / "exported.json").read_text())
-    assert exported["theorems"] == {"th1": "uniform"} and exported["metamath_ok"]
+    assert list(exported["theorems"]) == ["th1"]
+    assert exported["theorems"]["th1"]["method"] == "uniform"
+    # th1's proof is the one demo0 has: nothing to patch
+    assert exported["theorems"]["th1"]["reason"] == "the same proof as the one it has"
 
 
 @pytest.mark.parametrize("line, problem", [

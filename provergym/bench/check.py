@@ -55,7 +55,11 @@ def metamath_exe_verdicts(db: Any, proofs: Mapping[str, str], out_dir: str | Pat
 
     if not proofs:
         return {}, ""
-    out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="provergym-check-"))
+    if out_dir is None:  # a scratch copy, removed once judged
+        with tempfile.TemporaryDirectory(prefix="provergym-check-") as scratch:
+            verdicts, _ = metamath_exe_verdicts(db, proofs, scratch, timeout)
+        return verdicts, ""
+    out_dir = Path(out_dir)
     try:
         main, check = export_and_check(db, {k: v.split() for k, v in proofs.items()}, out_dir,
                                        timeout=timeout)

@@ -1,14 +1,17 @@
 """``provergym export``: the proofs of a benchmark run, written for the real checkers.
 
-Metamath: every proved theorem's proof, compressed in set.mm's format, goes into one copy
-of the database, and metamath-exe must then pass ``verify proof *`` on the whole copy with
-no error (so the new proofs fit among all the others). Coq: one ``.v`` file per proof,
-each compiled by ``coqc``.
+Metamath: a patch a database's maintainers would accept (:mod:`provergym.metamath.submit`):
+a proof goes in where the theorem's proof is ``?``, or where it is strictly shorter, the
+theorem is not discouraged and it rests on no axiom the original does not; formatted by
+metamath-exe itself, and ``verify proof *`` must pass on the patched database. The patched
+copy is written only with ``copy``. Coq: one ``.v`` file per proof, each compiled by
+``coqc``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from provergym.bench.runner import read_results_file
@@ -60,8 +63,19 @@ def _read_config(path: Path) -> dict:
     return config
 
 
+@dataclass(frozen=True)
+class ExportOptions:
+    """How lenient a Metamath export is (the defaults are a maintainer's rules)."""
+
+    copy: bool = False  # also write the patched database
+    contributor: str = "provergym"  # the name in "(Proof shortened by NAME, DATE.)"
+    allow_longer: bool = False
+    allow_discouraged: bool = False
+    allow_new_axioms: bool = False
+
+
 def export_results(results: str | Path, out: str | Path, db: str | None = None,
-                   method: str | None = None) -> str:
+                   method: str | None = None, options: ExportOptions | None = None) -> str:
     """Write and check the export; returns a one-paragraph account, raises on rejection."""
     results = Path(results)
     if not results.is_file():
@@ -74,37 +88,43 @@ def export_results(results: str | Path, out: str | Path, db: str | None = None,
     if not proofs:
         return f"{results}: no proved theorem to export"
     if backend == "metamath":
-        return _export_metamath(db or config.get("db"), proofs, owner, out)
+        return _export_metamath(db or config.get("db"), proofs, owner, out,
+                                options or ExportOptions())
     return _export_coq(config, proofs, out)
 
 
 def _export_metamath(db_path: str | None, proofs: dict[str, str], owner: dict[str, str],
-                     out: Path) -> str:
+                     out: Path, options: ExportOptions) -> str:
     from provergym.metamath.database import MetamathError, parse_database
-    from provergym.metamath.export import (
-        ExportError,
-        check_with_metamath,
-        compress_proof,
-        write_database,
-    )
+    from provergym.metamath.export import ExportError
+    from provergym.metamath.submit import submit
 
     if not db_path:
         raise ExportFailed("which database? pass --db FILE")
     try:
         db = parse_database(db_path)
-        compressed = {label: compress_proof(db, label, proof.split())
-                      for label, proof in proofs.items()}
-        main = write_database(db, compressed, out)
-    except (MetamathError, ExportError, KeyError) as error:
-        raise ExportFailed(f"cannot export into a copy of {db_path}: {error}") from error
-    check = check_with_metamath(main, ["*"])
+    except MetamathError as error:
+        raise ExportFailed(f"cannot read {db_path}: {error}") from error
+    try:
+        report = submit(db, {label: proof.split() for label, proof in proofs.items()}, out,
+                        contributor=options.contributor, allow_longer=options.allow_longer,
+                        allow_discouraged=options.allow_discouraged,
+                        allow_new_axioms=options.allow_new_axioms, write_copy=options.copy)
+    except ExportError as error:
+        if "rejected" in str(error):
+            raise ExportRejected(str(error)) from error
+        raise ExportFailed(f"cannot export into {db_path}: {error}") from error
+    except KeyError as error:
+        raise ExportFailed(f"cannot export into {db_path}: unknown label {error}") from error
     (out / "exported.json").write_text(json.dumps(
-        {"database": main, "theorems": owner, "metamath_ok": check.ok,
-         "errors": list(check.errors)}, indent=1))
-    if not check.ok:
-        raise ExportRejected(f"metamath-exe rejected {main}: " + "; ".join(check.errors[:5]))
-    return (f"exported {len(proofs)} proofs into {main}; metamath-exe 'verify proof *' "
-            f"passed with no error")
+        {"database": db_path, "patch": str(report.patch) if report.patch else None,
+         "copy": str(report.copy) if report.copy else None, "verified": report.verified,
+         "options": asdict(options),
+         "theorems": {d.label: {"method": owner.get(d.label), "in_patch": d.replaced,
+                                "reason": d.reason, "old_size": d.old_size,
+                                "new_size": d.new_size, "axioms_added": list(d.axioms_added)}
+                      for d in report.decisions}}, indent=1))
+    return report.summary()
 
 
 def _export_coq(config: dict, proofs: dict[str, str], out: Path) -> str:
