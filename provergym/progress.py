@@ -114,6 +114,12 @@ class _LogBar(tqdm):
             self.fp.write(text + "\n")
             self.fp.flush()
 
+    def clear(self, nolock: bool = False) -> None:
+        """Nothing to erase: a log keeps its lines (tqdm would write "\r" and blanks)."""
+
+    def moveto(self, n: int) -> None:
+        """No cursor to move in a log."""
+
     def close(self) -> None:
         if not self.disable and not self._closing:
             self._line()  # the last figures, once
@@ -138,5 +144,9 @@ def bar(iterable: Any = None, *, enabled: bool = True, **kwargs: Any) -> tqdm:
 
 
 def write(message: str) -> None:
-    """A message above any bar on a terminal; a plain line elsewhere."""
-    tqdm.write(message, file=sys.stderr)
+    """A message above any bar on a terminal; a plain line elsewhere (tqdm.write would
+    first "clear" the bars with carriage returns)."""
+    if on_terminal():
+        tqdm.write(message, file=sys.stderr)
+    else:
+        print(message, file=sys.stderr, flush=True)

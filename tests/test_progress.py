@@ -45,6 +45,15 @@ def test_off_a_terminal_a_bar_writes_a_few_whole_lines(loud, monkeypatch) -> Non
     assert lines[-1].startswith("work") and "5000/5000" in lines[-1]
 
 
+def test_a_warning_written_beside_a_log_bar_has_no_carriage_return(loud, monkeypatch) -> None:
+    log = _Log()
+    monkeypatch.setattr(sys, "stderr", log)
+    with progress.bar(total=3, desc="work") as bar:
+        progress.write("warning: something")
+        bar.update(3)
+    assert "\r" not in log.getvalue() and "warning: something\n" in log.getvalue()
+
+
 def test_on_a_terminal_it_is_tqdm_and_silenced_it_is_nothing(loud, monkeypatch) -> None:
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
