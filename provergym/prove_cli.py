@@ -127,6 +127,10 @@ def register(subparsers) -> None:
                               "200, Coq 50)")
     iterate.add_argument("--budget", type=int, default=None,
                          help="expansions per statement (default 16, Coq 8)")
+    iterate.add_argument("--pool-budget", type=int, default=0,
+                         help="Metamath: expansions per pool statement (0: --budget); more "
+                              "than --budget finds proofs for the model to learn to find "
+                              "within it (evaluation stays at --budget)")
     iterate.add_argument("--candidates", type=int, default=8, help="actions per expansion")
     iterate.add_argument("--time-limit", type=float, default=30.0,
                          help="seconds per statement")
@@ -483,7 +487,7 @@ def run_iterate(args: argparse.Namespace) -> int:
     config = IterateConfig(
         out_dir=out, model=args.model, db=args.db, rounds=args.rounds,
         pool=args.pool or 1000, first=args.first, valid=args.valid or 200,
-        budget=args.budget or 16, candidates=args.candidates,
+        budget=args.budget or 16, pool_budget=args.pool_budget, candidates=args.candidates,
         time_limit=args.time_limit, train_steps=args.train_steps, restart=args.restart,
         value_weight=args.value_weight, logprob_weight=args.logprob_weight,
         jobs=jobs, executor=executor, seed=args.seed,

@@ -33,7 +33,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,10 @@ class IterateConfig:
     first: int = 0  # only statements among the database's first N $p (0: all)
     valid: int = 200  # the fixed valid sample each round is evaluated on
     budget: int = 16  # expansions per statement, search and evaluation alike
+    # expansions per pool statement (0: ``budget``): a larger budget in the pool's search
+    # finds proofs the evaluation budget would not, for the model to learn to find at once
+    # (the amortisation of expert iteration; evaluation stays at ``budget``)
+    pool_budget: int = 0
     candidates: int = 8
     time_limit: float = 30.0  # seconds per statement
     train_steps: int = 500  # optimizer steps of each round's training
@@ -221,10 +225,11 @@ def save_round_data(records: Sequence[dict[str, Any]], out: Path, schema: Any = 
 
 
 # -- the loop -------------------------------------------------------------------------------------
-def search_config(config: IterateConfig, **priority: float) -> SearchConfig:
-    """The rounds' search settings; ``priority`` overrides ``value_weight`` and
-    ``logprob_weight`` (benchmarks/iterate_priority.py)."""
-    return SearchConfig(expansions=config.budget, candidates=config.candidates,
+def search_config(config: IterateConfig, expansions: int = 0,
+                  **priority: float) -> SearchConfig:
+    """The rounds' search settings; ``expansions`` overrides ``budget``, ``priority``
+    overrides ``value_weight`` and ``logprob_weight`` (benchmarks/iterate_priority.py)."""
+    return SearchConfig(expansions=expansions or config.budget, candidates=config.candidates,
                         time_limit=config.time_limit,
                         value_weight=priority.get("value_weight", config.value_weight),
                         logprob_weight=priority.get("logprob_weight", config.logprob_weight))
@@ -341,8 +346,13 @@ def check_same_config(out: Path, config: Any) -> None:
     path = out / "config.json"
     old = read_json(path)
     if isinstance(old, dict):
-        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in settings.items()
-                   if k not in ignored and old.get(k) != v]
+        # a setting added since that folder was made ran with its default
+        defaults = json.loads(json.dumps({f.name: f.default for f in fields(config)
+                                          if f.default is not MISSING
+                                          and f.name not in ignored}))
+        changed = [f"{k}: {old.get(k, defaults.get(k))!r} -> {v!r}"
+                   for k, v in settings.items()
+                   if k not in ignored and old.get(k, defaults.get(k)) != v]
         if changed:
             raise BenchError(f"{out} holds rounds made with other settings "
                              f"({'; '.join(changed)}): give another --out")
@@ -388,9 +398,11 @@ def iterate(config: IterateConfig) -> list[dict[str, Any]]:
             _print_row(summary)
             continue
         seconds: dict[str, float] = {}
-        phase(f"round {number}: search {len(pool)} statements (budget {config.budget})")
+        pool_budget = config.pool_budget or config.budget
+        phase(f"round {number}: search {len(pool)} statements (budget {pool_budget})")
         started = time.perf_counter()
-        lines = bench_round(config, model, pool, folder / "search", train)
+        lines = bench_round(config, model, pool, folder / "search", train,
+                            search=search_config(config, expansions=pool_budget))
         seconds["search"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
         before = dict(best)

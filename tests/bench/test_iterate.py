@@ -119,3 +119,23 @@ def test_the_pool_holds_every_problem_and_no_statement_resting_on_one(tmp_path):
     except BenchError:  # so small a database may have no valid statement at all
         valid = []
     assert not {"bogus", "cheat", "leans"} & set(valid)
+
+
+def test_a_rounds_folder_from_before_a_new_setting_still_resumes(tmp_path):
+    """A folder recorded before pool_budget existed ran with its default (0): resuming it
+    with the default is the same settings; with another value, it is refused."""
+    import json
+    from dataclasses import asdict, replace
+
+    from provergym.bench.iterate import IterateConfig, check_same_config, search_config
+    from provergym.bench.methods import BenchError
+
+    config = IterateConfig(out_dir=str(tmp_path), model="m")
+    old = json.loads(json.dumps(asdict(config), default=str))
+    del old["pool_budget"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    check_same_config(tmp_path, config)  # no error
+    with pytest.raises(BenchError, match="pool_budget"):
+        check_same_config(tmp_path, replace(config, pool_budget=64))
+    assert search_config(replace(config, pool_budget=64), expansions=64).expansions == 64
+    assert search_config(config).expansions == config.budget
