@@ -398,16 +398,9 @@ class CoqFile:
         check = check_tactic(action)
         if not check.ok:
             return Rejected(check.reason or "refused")
-        seconds = self.step_timeout if timeout is None else timeout
-        try:
-            result = self.session.run(node, with_timeout(check.sentence, seconds),
-                                      timeout=seconds)
-        except SentenceFailed as error:
-            # Going back to this state re-ran its tactics, and one failed this time (one that
-            # ran just under its timeout may overrun on a busy machine): the state cannot be
-            # restored now, which is this step's failure, not the prover's.
-            return Rejected(f"cannot return to this state: replaying its tactics failed "
-                            f"({error.message})")
+        result = self._at(node, self.session.run, check.sentence, timeout)
+        if isinstance(result, Rejected):
+            return result
         if isinstance(result, Failed):
             return Rejected(result.message or "Coq refused the tactic")
         if result.goals is None:
@@ -440,16 +433,24 @@ class CoqFile:
         check = check_query(command)
         if not check.ok:
             return Rejected(check.reason or "refused")
-        seconds = self.step_timeout if timeout is None else timeout
-        try:
-            result = self.session.query(node, with_timeout(check.sentence, seconds),
-                                        timeout=seconds)
-        except SentenceFailed as error:
-            return Rejected(f"cannot return to this state: replaying its tactics failed "
-                            f"({error.message})")
+        result = self._at(node, self.session.query, check.sentence, timeout)
+        if isinstance(result, Rejected):
+            return result
         if isinstance(result, Failed):
             return Rejected(result.message or "Coq refused the query")
         return Answer("\n".join(result))
+
+    def _at(self, node: int, call: Any, sentence: str, timeout: float | None) -> Any:
+        """``call(node, sentence)`` (a session's run or query) under Coq's own Timeout. Going
+        back to ``node`` re-runs its tactics; when one fails this time (one that ran just
+        under its timeout may overrun on a busy machine), the state cannot be restored now:
+        that is this call's failure, a Rejected, not the prover's."""
+        seconds = self.step_timeout if timeout is None else timeout
+        try:
+            return call(node, with_timeout(sentence, seconds), timeout=seconds)
+        except SentenceFailed as error:
+            return Rejected(f"cannot return to this state: replaying its tactics failed "
+                            f"({error.message})")
 
     def close(self) -> None:
         self.session.close()
